@@ -1,0 +1,154 @@
+/**
+ * @module Postgres enums shared by every Strata table.
+ *
+ * Values for the core tables come verbatim from seed 001. Seed 002 leaves its
+ * enums unnamed, so their values are a project decision; docs/data-model.md
+ * explains each one. Enum types replace the seed's `CHECK (x IN (...))` lists:
+ * an enum already rejects any other value (SQLSTATE 22P02).
+ */
+import { pgEnum } from "drizzle-orm/pg-core";
+
+export const userRole = pgEnum("user_role", ["VIEWER", "OPERATOR", "ADMIN"]);
+
+export const resourceType = pgEnum("resource_type", [
+  "WORKOUT",
+  "EXERCISE",
+  "PROGRAM",
+  "USER_PROFILE",
+  "MEDIA",
+  "TRANSLATION",
+  "ANALYTICS",
+  "SEARCH_RESULTS",
+]);
+
+export const layerName = pgEnum("layer_name", [
+  "L1_APPLICATION",
+  "L2_REDIS",
+  "L3_DATABASE",
+  "L4_CDN",
+  "L5_EXTERNAL",
+]);
+
+export const cacheTechnology = pgEnum("cache_technology", [
+  "MEMORY",
+  "REDIS",
+  "MEMCACHED",
+  "DATABASE",
+  "CDN",
+  "FILE_SYSTEM",
+]);
+
+export const evictionPolicy = pgEnum("eviction_policy", ["LRU", "LFU", "FIFO", "TTL", "RANDOM", "CUSTOM"]);
+
+export const cacheBehavior = pgEnum("cache_behavior", [
+  "CACHE_ASIDE",
+  "WRITE_THROUGH",
+  "WRITE_BEHIND",
+  "READ_THROUGH",
+  "REFRESH_AHEAD",
+]);
+
+export const invalidationStrategy = pgEnum("invalidation_strategy", [
+  "TTL",
+  "EVENT_DRIVEN",
+  "MANUAL",
+  "DEPENDENCY_BASED",
+  "PATTERN_BASED",
+]);
+
+export const metricType = pgEnum("metric_type", [
+  "HIT_RATE",
+  "MISS_RATE",
+  "LATENCY",
+  "THROUGHPUT",
+  "MEMORY_USAGE",
+  "EVICTION_COUNT",
+  "ERROR_RATE",
+]);
+
+export const invalidationType = pgEnum("invalidation_type", [
+  "SINGLE_KEY",
+  "PATTERN_MATCH",
+  "TAG_BASED",
+  "DEPENDENCY_CASCADE",
+  "MANUAL_FLUSH",
+  "TTL_EXPIRY",
+]);
+
+export const triggerEvent = pgEnum("trigger_event", [
+  "RESOURCE_UPDATED",
+  "RESOURCE_DELETED",
+  "USER_ACTION",
+  "SYSTEM_EVENT",
+  "SCHEDULED",
+  "MANUAL",
+]);
+
+// --- Seed 002: values defined by the project ---------------------------------
+
+export const alertType = pgEnum("alert_type", [
+  "LOW_HIT_RATE",
+  "HIGH_LATENCY",
+  "HIGH_ERROR_RATE",
+  "HIGH_MEMORY_USAGE",
+  "HIGH_EVICTION_RATE",
+  "WARMING_FAILURE",
+]);
+
+export const alertSeverity = pgEnum("alert_severity", ["INFO", "WARNING", "CRITICAL"]);
+
+export const alertStatus = pgEnum("alert_status", ["ACTIVE", "ACKNOWLEDGED", "RESOLVED"]);
+
+export const warmingType = pgEnum("warming_type", [
+  "SCHEDULED",
+  "ON_DEMAND",
+  "POST_INVALIDATION",
+  "PREDICTIVE",
+  "RECOVERY",
+]);
+
+export const warmingJobStatus = pgEnum("warming_job_status", [
+  "PENDING",
+  "RUNNING",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+]);
+
+export const recommendationType = pgEnum("recommendation_type", [
+  "TTL_ADJUSTMENT",
+  "SIZE_ADJUSTMENT",
+  "EVICTION_POLICY_CHANGE",
+  "COMPRESSION_CHANGE",
+  "WARMING_CHANGE",
+  "BEHAVIOR_CHANGE",
+]);
+
+export const recommendationPriority = pgEnum("recommendation_priority", ["LOW", "MEDIUM", "HIGH", "CRITICAL"]);
+
+export const implementationStatus = pgEnum("implementation_status", [
+  "PENDING",
+  "APPROVED",
+  "REJECTED",
+  "IMPLEMENTED",
+  "ROLLED_BACK",
+]);
+
+export type UserRole = (typeof userRole.enumValues)[number];
+export type ResourceType = (typeof resourceType.enumValues)[number];
+export type LayerName = (typeof layerName.enumValues)[number];
+export type CacheTechnology = (typeof cacheTechnology.enumValues)[number];
+export type EvictionPolicy = (typeof evictionPolicy.enumValues)[number];
+export type CacheBehavior = (typeof cacheBehavior.enumValues)[number];
+export type InvalidationStrategy = (typeof invalidationStrategy.enumValues)[number];
+export type MetricType = (typeof metricType.enumValues)[number];
+export type InvalidationType = (typeof invalidationType.enumValues)[number];
+export type TriggerEvent = (typeof triggerEvent.enumValues)[number];
+export type AlertType = (typeof alertType.enumValues)[number];
+export type AlertSeverity = (typeof alertSeverity.enumValues)[number];
+export type AlertStatus = (typeof alertStatus.enumValues)[number];
+export type WarmingType = (typeof warmingType.enumValues)[number];
+export type WarmingJobStatus = (typeof warmingJobStatus.enumValues)[number];
+export type RecommendationType = (typeof recommendationType.enumValues)[number];
+export type RecommendationPriority = (typeof recommendationPriority.enumValues)[number];
+export type ImplementationStatus = (typeof implementationStatus.enumValues)[number];
