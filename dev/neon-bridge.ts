@@ -1,0 +1,573 @@
+/**
+ * @module Local stand-in for Neon's serverless proxy, so the official `@neondatabase/serverless`
+ * driver (and Drizzle on top of it) runs unchanged against a plain Postgres.
+ *
+ * Two doors, as the driver expects them:
+ * - WebSocket `/v2?address=host:port`: the frames carry raw Postgres wire bytes, so the bridge is a
+ *   byte pipe to a TCP socket. Authentication stays between the driver and Postgres.
+ * - HTTP `POST /sql`: Neon's "SQL over HTTP". The bridge runs the query with `pg` and answers with
+ *   column metadata plus rows of raw text, which the driver then parses by type OID exactly as it
+ *   does for Neon.
+ *
+ * Only loopback Postgres addresses are accepted on both doors: a dev tool listening on a port must
+ * not become a way to reach arbitrary hosts.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { BlockList, connect as tcpConnect, isIP, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import pg from "pg";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+
+export interface NeonBridgeOptions {
+  /** 0 picks an ephemeral port. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Bound on opening a TCP connection to Postgres (both doors); default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Bound on one HTTP statement (server-side statement_timeout plus a client-side net); default 30000 ms. */
+  queryTimeoutMs?: number;
+}
+
+export interface NeonBridge {
+  /** e.g. http://127.0.0.1:4444 — `${url}/sql` is the fetch endpoint, `host:port/v2` the WebSocket proxy. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+/** Neon caps request bodies too; a runaway body should fail fast instead of filling memory. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Above this many bytes queued towards a slow WebSocket reader, stop reading from Postgres. */
+const WS_HIGH_WATER_BYTES = 1024 * 1024;
+const POOL_MAX_CLIENTS = 10;
+const POOL_IDLE_MS = 10_000;
+/** Each distinct connection string gets a pool; an LRU bound keeps stray ones from piling up. */
+const MAX_POOLS = 16;
+
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+
+/** Literal loopback IPs (v4, v6, v4-mapped v6) and the name `localhost` only: no DNS look-ups to trust. */
+function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === "localhost") return true;
+  const family = isIP(bare);
+  if (family === 0) return false;
+  return loopback.check(bare, family === 6 ? "ipv6" : "ipv4");
+}
+
+interface Target {
+  host: string;
+  port: number;
+}
+
+/** Parses `host:port`, `[v6]:port` or a bare `v6:port` (the driver does not bracket IPv6 hosts). */
+function parseAddress(address: string | null): Target | string {
+  if (!address) return "missing ?address=host:port";
+  const cut = address.lastIndexOf(":");
+  if (cut <= 0) return `address ${JSON.stringify(address)} is not host:port`;
+  let host = address.slice(0, cut);
+  const port = Number(address.slice(cut + 1));
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `address ${JSON.stringify(address)} has no valid port`;
+  if (!isLoopbackHost(host)) return `address ${JSON.stringify(address)} is not a loopback host; this bridge only reaches local Postgres`;
+  return { host, port };
+}
+
+// ---------------------------------------------------------------- HTTP /sql
+
+/** Request-level failure with the HTTP status the client should see. */
+class BridgeHttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+interface SqlQuery {
+  query: string;
+  params: Array<string | null>;
+}
+
+type SqlBody = { kind: "single"; query: SqlQuery } | { kind: "batch"; queries: SqlQuery[] };
+
+interface NeonField {
+  name: string;
+  dataTypeID: number;
+  tableID: number;
+  columnID: number;
+  dataTypeSize: number;
+  dataTypeModifier: number;
+  format: string;
+}
+
+interface NeonResult {
+  command: string;
+  rowCount: number;
+  rowAsArray: true;
+  fields: NeonField[];
+  rows: Array<Array<string | null>>;
+}
+
+type RawRow = Array<string | null>;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function parseQuery(value: unknown, where: string): SqlQuery {
+  if (!isRecord(value) || typeof value.query !== "string") throw new BridgeHttpError(400, `${where}: expected {query: string, params?: array}`);
+  const rawParams = value.params ?? [];
+  if (!Array.isArray(rawParams)) throw new BridgeHttpError(400, `${where}: params must be an array`);
+  // The driver pre-serialises every value to Postgres text (or null); scalars from hand-written
+  // requests are stringified the same way, anything structured is ambiguous and refused.
+  const params = rawParams.map((p: unknown, i): string | null => {
+    if (p === null || typeof p === "string") return p;
+    if (typeof p === "number" || typeof p === "boolean" || typeof p === "bigint") return String(p);
+    throw new BridgeHttpError(400, `${where}: parameter $${i + 1} must be a string, number, boolean or null`);
+  });
+  return { query: value.query, params };
+}
+
+function parseBody(text: string): SqlBody {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BridgeHttpError(400, "request body is not valid JSON");
+  }
+  if (isRecord(json) && Array.isArray(json.queries)) {
+    return { kind: "batch", queries: json.queries.map((q: unknown, i) => parseQuery(q, `queries[${i}]`)) };
+  }
+  return { kind: "single", query: parseQuery(json, "body") };
+}
+
+const ISOLATION_LEVELS: Record<string, string> = {
+  ReadUncommitted: "READ UNCOMMITTED",
+  ReadCommitted: "READ COMMITTED",
+  RepeatableRead: "REPEATABLE READ",
+  Serializable: "SERIALIZABLE",
+};
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseBoolHeader(req: IncomingMessage, name: string): boolean | undefined {
+  const v = headerValue(req, name);
+  if (v === undefined) return undefined;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw new BridgeHttpError(400, `${name} must be "true" or "false"`);
+}
+
+/** The BEGIN for a batch, from the Neon-Batch-* headers the driver sends for transaction() options. */
+function beginStatement(req: IncomingMessage): string {
+  const modes: string[] = [];
+  const isolation = headerValue(req, "neon-batch-isolation-level");
+  if (isolation !== undefined) {
+    const level = ISOLATION_LEVELS[isolation];
+    if (!level) throw new BridgeHttpError(400, `unknown Neon-Batch-Isolation-Level ${JSON.stringify(isolation)}`);
+    modes.push(`ISOLATION LEVEL ${level}`);
+  }
+  const readOnly = parseBoolHeader(req, "neon-batch-read-only");
+  if (readOnly !== undefined) modes.push(readOnly ? "READ ONLY" : "READ WRITE");
+  const deferrable = parseBoolHeader(req, "neon-batch-deferrable");
+  if (deferrable !== undefined) modes.push(deferrable ? "DEFERRABLE" : "NOT DEFERRABLE");
+  return modes.length ? `BEGIN ${modes.join(", ")}` : "BEGIN";
+}
+
+/**
+ * Connection settings taken from the Neon-Connection-String header through an allowlist: passing
+ * the URL itself to pg would honour query parameters such as `host=` or `sslmode=`, which could
+ * redirect the bridge off loopback or demand TLS from a local server.
+ */
+function connectionConfig(header: string | undefined): pg.ClientConfig {
+  if (!header) throw new BridgeHttpError(400, "missing Neon-Connection-String header");
+  let url: URL;
+  try {
+    url = new URL(header);
+  } catch {
+    throw new BridgeHttpError(400, "Neon-Connection-String is not a URL");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new BridgeHttpError(400, "Neon-Connection-String must be a postgres:// URL");
+  }
+  const host = url.hostname;
+  if (!host || !isLoopbackHost(host)) {
+    throw new BridgeHttpError(400, `database host ${JSON.stringify(host)} is not a loopback host; this bridge only reaches local Postgres`);
+  }
+  const config: pg.ClientConfig = {
+    host: host.startsWith("[") ? host.slice(1, -1) : host,
+    port: url.port ? Number(url.port) : 5432,
+    user: decodeURIComponent(url.username) || "postgres",
+    database: decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined,
+  };
+  if (url.password) config.password = decodeURIComponent(url.password);
+  const appName = url.searchParams.get("application_name");
+  if (appName) config.application_name = appName;
+  const options = url.searchParams.get("options");
+  if (options) config.options = options;
+  return config;
+}
+
+/** Hands every column back as the text Postgres sent: the driver parses by dataTypeID on its side. */
+const rawText: pg.CustomTypesConfig = {
+  getTypeParser: (() => (value: string) => value) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+function queryConfig(q: SqlQuery): pg.QueryArrayConfig<Array<string | null>> & { queryMode: "extended" } {
+  // Extended protocol even without parameters, as Neon does: a multi-statement string then fails
+  // here just as it would in production instead of silently working locally.
+  return { text: q.query, values: q.params, rowMode: "array", types: rawText, queryMode: "extended" };
+}
+
+function toNeonResult(r: pg.QueryArrayResult<RawRow>): NeonResult {
+  return {
+    command: r.command,
+    rowCount: r.rowCount ?? 0,
+    rowAsArray: true,
+    fields: r.fields.map((f) => ({
+      name: f.name,
+      dataTypeID: f.dataTypeID,
+      tableID: f.tableID,
+      columnID: f.columnID,
+      dataTypeSize: f.dataTypeSize,
+      dataTypeModifier: f.dataTypeModifier,
+      format: f.format,
+    })),
+    rows: r.rows,
+  };
+}
+
+const ERROR_FIELDS = [
+  "severity",
+  "code",
+  "detail",
+  "hint",
+  "position",
+  "internalPosition",
+  "internalQuery",
+  "where",
+  "schema",
+  "table",
+  "column",
+  "dataType",
+  "constraint",
+  "file",
+  "line",
+  "routine",
+] as const;
+
+/** Maps a failure to what the driver understands: 400 + Postgres fields becomes a NeonDbError with `code`. */
+function errorResponse(error: unknown): { status: number; body: Record<string, unknown> } {
+  if (error instanceof BridgeHttpError) return { status: error.status, body: { message: error.message } };
+  if (error instanceof pg.DatabaseError) {
+    const body: Record<string, unknown> = { message: error.message };
+    for (const key of ERROR_FIELDS) if (error[key] !== undefined) body[key] = error[key];
+    return { status: 400, body };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  // Failing to reach Postgres or getting no answer in time is the bridge's upstream problem, not a
+  // bad query: a 5xx keeps it apart from SQL errors (the driver reports the status and this body).
+  if (/timeout|timed out/i.test(message)) return { status: 504, body: { message } };
+  return { status: 502, body: { message } };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BridgeHttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+class PoolRegistry {
+  readonly #pools = new Map<string, pg.Pool>();
+  readonly #connectTimeoutMs: number;
+  readonly #queryTimeoutMs: number;
+
+  constructor(connectTimeoutMs: number, queryTimeoutMs: number) {
+    this.#connectTimeoutMs = connectTimeoutMs;
+    this.#queryTimeoutMs = queryTimeoutMs;
+  }
+
+  get(config: pg.ClientConfig): pg.Pool {
+    const key = JSON.stringify(config);
+    const existing = this.#pools.get(key);
+    if (existing) {
+      // Re-insert so Map order doubles as least-recently-used order.
+      this.#pools.delete(key);
+      this.#pools.set(key, existing);
+      return existing;
+    }
+    const pool = new pg.Pool({
+      ...config,
+      max: POOL_MAX_CLIENTS,
+      idleTimeoutMillis: POOL_IDLE_MS,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
+      statement_timeout: this.#queryTimeoutMs,
+      // Net under statement_timeout for when the server itself stops answering.
+      query_timeout: this.#queryTimeoutMs + 2_000,
+      allowExitOnIdle: true,
+    });
+    // An idle client dying (server restart, terminated backend) must not crash the bridge.
+    pool.on("error", () => {});
+    this.#pools.set(key, pool);
+    if (this.#pools.size > MAX_POOLS) {
+      const [oldestKey, oldest] = this.#pools.entries().next().value as [string, pg.Pool];
+      this.#pools.delete(oldestKey);
+      void oldest.end().catch(() => {});
+    }
+    return pool;
+  }
+
+  async closeAll(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.end()));
+  }
+}
+
+async function runSingle(pool: pg.Pool, q: SqlQuery): Promise<NeonResult> {
+  return toNeonResult(await pool.query<RawRow>(queryConfig(q)));
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+async function runBatch(pool: pg.Pool, queries: SqlQuery[], begin: string): Promise<{ results: NeonResult[] }> {
+  if (queries.length === 0) return { results: [] };
+  const client = await pool.connect();
+  // A connection whose state we cannot vouch for (client-side timeout, failed ROLLBACK) is
+  // discarded rather than handed to the next request.
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
+    try {
+      const results: NeonResult[] = [];
+      for (const q of queries) results.push(toNeonResult(await client.query<RawRow>(queryConfig(q))));
+      await client.query("COMMIT");
+      return { results };
+    } catch (error) {
+      await client.query("ROLLBACK").catch((e: unknown) => {
+        broken = asError(e);
+      });
+      throw error;
+    }
+  } catch (error) {
+    if (!(error instanceof pg.DatabaseError)) broken ??= asError(error);
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function handleSql(req: IncomingMessage, res: ServerResponse, pools: PoolRegistry): Promise<void> {
+  try {
+    if (req.method !== "POST") throw new BridgeHttpError(405, "use POST /sql");
+    const config = connectionConfig(headerValue(req, "neon-connection-string"));
+    const body = parseBody(await readBody(req));
+    const pool = pools.get(config);
+    const result = body.kind === "single" ? await runSingle(pool, body.query) : await runBatch(pool, body.queries, beginStatement(req));
+    sendJson(res, 200, result);
+  } catch (error) {
+    const { status, body } = errorResponse(error);
+    sendJson(res, status, body);
+  }
+}
+
+// ---------------------------------------------------------------- WebSocket /v2
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const response = `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`;
+  // Destroy only once the answer is flushed, or the client may see a reset instead of the status.
+  socket.end(response, () => socket.destroy());
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+function rawToBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? Buffer.from(data) : data;
+}
+
+/** Joins a WebSocket and a TCP socket; either side ending or failing ends the other. */
+function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>): void {
+  let done = false;
+  const teardown = (): void => {
+    if (done) return;
+    done = true;
+    live.delete(teardown);
+    // end() first so a Terminate message the driver just sent still reaches Postgres, then destroy
+    // outright: some servers (PGlite) never close their side, and a half-open socket would leak.
+    if (!tcp.destroyed) tcp.end(() => tcp.destroy());
+    setTimeout(() => tcp.destroy(), 1_000).unref();
+    if (ws.readyState === ws.OPEN) ws.close(1000);
+    else if (ws.readyState !== ws.CLOSED) ws.terminate();
+  };
+  live.add(teardown);
+
+  tcp.setNoDelay(true);
+  ws.on("message", (data) => {
+    if (!tcp.write(rawToBuffer(data))) ws.pause();
+  });
+  tcp.on("drain", () => ws.resume());
+  tcp.on("data", (chunk: Buffer) => {
+    ws.send(chunk, { binary: true }, () => {
+      if (tcp.isPaused() && ws.bufferedAmount < WS_HIGH_WATER_BYTES / 2) tcp.resume();
+    });
+    if (ws.bufferedAmount > WS_HIGH_WATER_BYTES) tcp.pause();
+  });
+  ws.on("close", teardown);
+  ws.on("error", teardown);
+  tcp.on("end", teardown);
+  tcp.on("close", teardown);
+  tcp.on("error", teardown);
+}
+
+function handleUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  wss: WebSocketServer,
+  connectTimeoutMs: number,
+  live: Set<() => void>,
+): void {
+  // Until ws takes over, errors on the raw socket (client gone mid-handshake) are ours to absorb.
+  socket.on("error", () => socket.destroy());
+  const url = new URL(req.url ?? "/", "http://bridge");
+  if (url.pathname !== "/v2" && url.pathname !== "/") {
+    rejectUpgrade(socket, 404, "Not Found", "WebSocket endpoint is /v2?address=host:port");
+    return;
+  }
+  const target = parseAddress(url.searchParams.get("address"));
+  if (typeof target === "string") {
+    rejectUpgrade(socket, 403, "Forbidden", target);
+    return;
+  }
+
+  // Connect before accepting the upgrade so an unreachable database shows up as an HTTP status on
+  // the client instead of a WebSocket that opens and immediately dies.
+  const tcp = tcpConnect({ host: target.host, port: target.port });
+  const timer = setTimeout(() => {
+    live.delete(cancel);
+    tcp.destroy();
+    rejectUpgrade(socket, 504, "Gateway Timeout", `connecting to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`);
+  }, connectTimeoutMs);
+  const abandon = (): void => {
+    clearTimeout(timer);
+    live.delete(cancel);
+    tcp.destroy();
+  };
+  // Lets bridge.close() reach handshakes still waiting on Postgres.
+  const cancel = (): void => {
+    abandon();
+    socket.destroy();
+  };
+  live.add(cancel);
+  socket.once("close", abandon);
+  tcp.once("error", (error: Error) => {
+    clearTimeout(timer);
+    live.delete(cancel);
+    socket.off("close", abandon);
+    rejectUpgrade(socket, 502, "Bad Gateway", `cannot reach ${target.host}:${target.port}: ${error.message}`);
+  });
+  tcp.once("connect", () => {
+    clearTimeout(timer);
+    live.delete(cancel);
+    socket.off("close", abandon);
+    tcp.removeAllListeners("error");
+    if (socket.destroyed) {
+      tcp.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => splice(ws, tcp, live));
+  });
+}
+
+// ---------------------------------------------------------------- server
+
+export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<NeonBridge> {
+  const host = opts.host ?? "127.0.0.1";
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const pools = new PoolRegistry(connectTimeoutMs, queryTimeoutMs);
+  const live = new Set<() => void>();
+  const wss = new WebSocketServer({ noServer: true });
+
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://bridge").pathname;
+    if (path === "/sql") {
+      void handleSql(req, res, pools);
+    } else if (path === "/" && req.method === "GET") {
+      sendJson(res, 200, { ok: true, service: "neon-bridge" });
+    } else {
+      sendJson(res, 404, { message: "not found: use POST /sql or a WebSocket on /v2?address=host:port" });
+    }
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    handleUpgrade(req, socket, head, wss, connectTimeoutMs, live),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("neon bridge: server has no TCP address");
+  const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const teardown of [...live]) teardown();
+        for (const ws of wss.clients) ws.terminate();
+        server.closeAllConnections();
+        await Promise.all([stopped, pools.closeAll(), new Promise<void>((resolve) => wss.close(() => resolve()))]);
+      })();
+      return closing;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const port = Number(process.env.NEON_BRIDGE_PORT ?? 4444);
+  const bridge = await startNeonBridge({ port, host: process.env.NEON_BRIDGE_HOST ?? "127.0.0.1" });
+  console.log(`neon bridge listening on ${bridge.url} (fetchEndpoint ${bridge.url}/sql, wsProxy ${new URL(bridge.url).host}/v2)`);
+  const stop = (): void => {
+    void bridge.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}

@@ -1,0 +1,522 @@
+/**
+ * The official @neondatabase/serverless driver (and Drizzle over db/client.ts) against
+ * dev/neon-bridge.ts and a real local Postgres: both the WebSocket and the HTTP path.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { Client, neon, neonConfig, NeonDbError, Pool } from "@neondatabase/serverless";
+import { sql as dsql } from "drizzle-orm";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import WebSocket from "ws";
+import { configureNeon, httpDb, poolDb } from "../../db/client.ts";
+import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
+
+const databaseUrl = inject("databaseUrl") ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const suffix = randomBytes(4).toString("hex");
+const table = `nb_items_${suffix}`;
+const typesTable = `nb_types_${suffix}`;
+
+let bridge: NeonBridge;
+let direct: pg.Client;
+
+function urlWith(params: Record<string, string>, base = databaseUrl): string {
+  const url = new URL(base);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+async function countBackends(applicationName: string): Promise<number> {
+  const r = await direct.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where application_name = $1", [
+    applicationName,
+  ]);
+  return r.rows[0]?.n ?? -1;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+beforeAll(async () => {
+  bridge = await startNeonBridge({ port: 0 });
+  configureNeon({ databaseUrl, neonBridgeUrl: bridge.url });
+  direct = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await direct.connect();
+  await direct.query(`create table ${table} (id int primary key, label text not null)`);
+  await direct.query(`create table ${typesTable} (
+    id int primary key, i int, b bigint, n numeric, f bool, j jsonb, t timestamptz, u uuid, arr text[], x text, bin bytea)`);
+});
+
+afterAll(async () => {
+  await direct?.query(`drop table if exists ${table}, ${typesTable}`);
+  await direct?.end();
+  await bridge?.close();
+});
+
+describe("WebSocket path (Pool / Client)", () => {
+  it("runs on Node 24's global WebSocket without neonConfig.webSocketConstructor", async () => {
+    expect(neonConfig.webSocketConstructor).toBeUndefined();
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      const { rows } = await pool.query<{ v: string }>("select $1::text as v", ["global"]);
+      expect(rows).toEqual([{ v: "global" }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("runs with the ws package as webSocketConstructor", async () => {
+    const client = new Client(databaseUrl);
+    client.neonConfig.webSocketConstructor = WebSocket;
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ v: number }>("select 41 + $1::int as v", [1]);
+      expect(rows).toEqual([{ v: 42 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("serves 20 concurrent queries through one Pool", async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 5 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          pool.query<{ n: number; pid: number }>("select $1::int * 2 as n, pg_backend_pid() as pid, pg_sleep(0.01)", [i]),
+        ),
+      );
+      expect(results.map((r) => r.rows[0]?.n)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+      const pids = new Set(results.map((r) => r.rows[0]?.pid));
+      expect(pids.size).toBeGreaterThan(1);
+      expect(pids.size).toBeLessThanOrEqual(5);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("commits and rolls back transactions, visible from another connection", async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query(`insert into ${table} (id, label) values (1, 'committed')`);
+        expect((await direct.query(`select 1 from ${table} where id = 1`)).rowCount).toBe(0);
+        await client.query("COMMIT");
+        expect((await direct.query(`select label from ${table} where id = 1`)).rows).toEqual([{ label: "committed" }]);
+
+        await client.query("BEGIN");
+        await client.query(`insert into ${table} (id, label) values (2, 'rolled back')`);
+        expect((await client.query(`select 1 from ${table} where id = 2`)).rowCount).toBe(1);
+        await client.query("ROLLBACK");
+        expect((await direct.query(`select 1 from ${table} where id = 2`)).rowCount).toBe(0);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("reports Postgres errors with their SQLSTATE", async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      await direct.query(`insert into ${table} (id, label) values (10, 'dup') on conflict do nothing`);
+      const error = await pool.query(`insert into ${table} (id, label) values (10, 'dup')`).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "23505", constraint: `${table}_pkey` });
+      // The connection survives a query error.
+      expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("closes the Postgres connection when the driver disconnects", async () => {
+    const app = `nb-close-${suffix}`;
+    const pool = new Pool({ connectionString: urlWith({ application_name: app }), max: 3 });
+    await Promise.all([1, 2, 3].map(() => pool.query("select pg_sleep(0.05)")));
+    expect(await countBackends(app)).toBe(3);
+    await pool.end();
+    expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+  });
+
+  it("closes the Postgres connection when a client vanishes without a Terminate message", async () => {
+    const app = `nb-abrupt-${suffix}`;
+    const url = new URL(databaseUrl);
+    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}/v2?address=${url.hostname}:${url.port || 5432}`);
+    ws.binaryType = "nodebuffer";
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    const ready = new Promise<void>((resolve) => {
+      ws.on("message", (data: Buffer) => {
+        if (data.includes(Buffer.from("Z\0\0\0\x05"))) resolve();
+      });
+    });
+    ws.send(startupMessage({ user: decodeURIComponent(url.username) || "postgres", database: url.pathname.slice(1), application_name: app }));
+    await ready;
+    expect(await countBackends(app)).toBe(1);
+    ws.terminate();
+    expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+  });
+});
+
+describe("HTTP path (neon())", () => {
+  it("runs a single query", async () => {
+    const sql = neon(databaseUrl);
+    expect(await sql`select ${"hello"} || ' ' || ${"world"} as greeting, ${7}::int as n`).toEqual([{ greeting: "hello world", n: 7 }]);
+    const full = await sql.query("select $1::int as a, null::text as b", [5], { fullResults: true, arrayMode: true });
+    expect(full.rows).toEqual([[5, null]]);
+    expect(full.command).toBe("SELECT");
+    expect(full.rowCount).toBe(1);
+    expect(full.fields.map((f) => [f.name, f.dataTypeID])).toEqual([
+      ["a", 23],
+      ["b", 25],
+    ]);
+  });
+
+  it("commits a transaction() batch as one transaction", async () => {
+    const sql = neon(databaseUrl);
+    const [a, b, count] = await sql.transaction([
+      sql`insert into ${sql.unsafe(table)} (id, label) values (100, 'a') returning txid_current() as tx`,
+      sql`insert into ${sql.unsafe(table)} (id, label) values (101, 'b') returning txid_current() as tx`,
+      sql`select count(*)::int as n from ${sql.unsafe(table)} where id >= 100`,
+    ]);
+    expect(a?.[0]?.tx).toBeDefined();
+    expect(a?.[0]?.tx).toBe(b?.[0]?.tx);
+    expect(count).toEqual([{ n: 2 }]);
+    expect((await direct.query(`select id from ${table} where id >= 100 order by id`)).rows).toEqual([{ id: 100 }, { id: 101 }]);
+  });
+
+  it("rolls a failing transaction() batch back entirely", async () => {
+    const sql = neon(databaseUrl);
+    const error = await sql
+      .transaction([
+        sql`insert into ${sql.unsafe(table)} (id, label) values (200, 'first')`,
+        sql`insert into ${sql.unsafe(table)} (id, label) values (200, 'duplicate')`,
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NeonDbError);
+    expect(error).toMatchObject({ code: "23505" });
+    expect((await direct.query(`select 1 from ${table} where id = 200`)).rowCount).toBe(0);
+  });
+
+  it("honours transaction options (isolation level, read only)", async () => {
+    const sql = neon(databaseUrl);
+    const [iso, ro] = await sql.transaction([sql`show transaction_isolation`, sql`show transaction_read_only`], {
+      isolationLevel: "Serializable",
+      readOnly: true,
+    });
+    expect(iso).toEqual([{ transaction_isolation: "serializable" }]);
+    expect(ro).toEqual([{ transaction_read_only: "on" }]);
+    const writeError = await sql
+      .transaction([sql`insert into ${sql.unsafe(table)} (id, label) values (300, 'x')`], { readOnly: true })
+      .catch((e: unknown) => e);
+    expect(writeError).toMatchObject({ code: "25006" });
+  });
+
+  it("raises a NeonDbError carrying the SQLSTATE and detail", async () => {
+    const sql = neon(databaseUrl);
+    await direct.query(`insert into ${table} (id, label) values (400, 'taken')`);
+    const error = await sql`insert into ${sql.unsafe(table)} (id, label) values (400, 'again')`.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NeonDbError);
+    expect(error).toMatchObject({ code: "23505", constraint: `${table}_pkey`, table });
+    expect((error as NeonDbError).detail).toContain("(id)=(400)");
+    const syntax = await sql`selec 1`.catch((e: unknown) => e);
+    expect(syntax).toMatchObject({ code: "42601", position: "1" });
+  });
+
+  it("refuses several statements in one query, as Neon does", async () => {
+    const sql = neon(databaseUrl);
+    const error = await sql.query("select 1; select 2").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "42601" });
+  });
+});
+
+describe("parameter types round-trip", () => {
+  const when = new Date("2026-11-21T10:11:12.345Z");
+  const id = randomUUID();
+  const doc = { a: [1, "x", null], b: { c: true } };
+  const arr = ["plain", "with,comma", 'with"quote', "", null];
+  const bin = Buffer.from([0, 1, 254, 255]);
+  const values = (rowId: number): unknown[] => [rowId, 2147483647, "9007199254740993", "12345.678901234567890", true, doc, when, id, arr, null, bin];
+  const insert = `insert into ${typesTable} (id, i, b, n, f, j, t, u, arr, x, bin) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+  const select = `select i, b, n, f, j, t, u, arr, x, bin from ${typesTable} where id = $1`;
+
+  function expectRow(row: Record<string, unknown> | undefined): void {
+    expect(row).toBeDefined();
+    expect(row).toMatchObject({ i: 2147483647, b: "9007199254740993", n: "12345.678901234567890", f: true, j: doc, u: id, arr, x: null });
+    // Date or ISO-ish string: drizzle's neon-http driver globally re-registers timestamptz as text.
+    expect(new Date(row?.t as string | Date).toISOString()).toBe(when.toISOString());
+    expect(Buffer.from(row?.bin as Uint8Array).equals(bin)).toBe(true);
+  }
+
+  it("over the WebSocket path", async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      await pool.query(insert, values(1));
+      expectRow((await pool.query(select, [1])).rows[0]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("over the HTTP path", async () => {
+    const sql = neon(databaseUrl);
+    await sql.query(insert, values(2));
+    expectRow((await sql.query(select, [2]))[0]);
+  });
+
+  it("across paths (written over HTTP, read over WebSocket)", async () => {
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      expectRow((await pool.query(select, [2])).rows[0]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe("Drizzle via db/client.ts", () => {
+  it("httpDb: select, insert and batch with the sql tag", async () => {
+    const db = httpDb({ databaseUrl, neonBridgeUrl: bridge.url });
+    expect(Object.keys(db._.fullSchema).length).toBeGreaterThan(0);
+    const one = await db.execute<{ n: number }>(dsql`select ${5}::int as n`);
+    expect(one.rows).toEqual([{ n: 5 }]);
+    await db.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${500}, ${"drizzle-http"})`);
+    const [inserted, counted] = await db.batch([
+      db.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${501}, ${"batch"}) returning id`),
+      db.execute(dsql`select count(*)::int as n from ${dsql.identifier(table)} where id between 500 and 599`),
+    ]);
+    expect(inserted.rows).toEqual([{ id: 501 }]);
+    expect(counted.rows).toEqual([{ n: 2 }]);
+  });
+
+  it("httpDb: a failing batch leaves nothing behind", async () => {
+    const db = httpDb({ databaseUrl, neonBridgeUrl: bridge.url });
+    const error = await db
+      .batch([
+        db.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${550}, ${"a"})`),
+        db.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${550}, ${"b"})`),
+      ])
+      .catch((e: unknown) => e);
+    // db.batch surfaces the driver's NeonDbError as is; single queries wrap it (see below).
+    expect(error).toBeInstanceOf(NeonDbError);
+    expect(error).toMatchObject({ code: "23505" });
+    expect((await direct.query(`select 1 from ${table} where id = 550`)).rowCount).toBe(0);
+  });
+
+  it("httpDb and poolDb: errors keep the SQLSTATE on the cause", async () => {
+    await direct.query(`insert into ${table} (id, label) values (560, 'taken')`);
+    const dup = dsql`insert into ${dsql.identifier(table)} (id, label) values (${560}, ${"again"})`;
+    const httpError = await httpDb({ databaseUrl, neonBridgeUrl: bridge.url })
+      .execute(dup)
+      .catch((e: unknown) => e);
+    expect(httpError).toMatchObject({ cause: { code: "23505" } });
+    const { db, close } = poolDb({ databaseUrl, neonBridgeUrl: bridge.url });
+    try {
+      const poolError = await db.execute(dup).catch((e: unknown) => e);
+      expect(poolError).toMatchObject({ cause: { code: "23505" } });
+    } finally {
+      await close();
+    }
+  });
+
+  it("poolDb: insert, select and interactive transactions", async () => {
+    const { db, close } = poolDb({ databaseUrl, neonBridgeUrl: bridge.url });
+    try {
+      await db.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${600}, ${"drizzle-pool"})`);
+      const rows = await db.execute<{ label: string }>(dsql`select label from ${dsql.identifier(table)} where id = ${600}`);
+      expect(rows.rows).toEqual([{ label: "drizzle-pool" }]);
+
+      await db.transaction(async (tx) => {
+        await tx.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${601}, ${"tx"})`);
+      });
+      const rolledBack = await db
+        .transaction(async (tx) => {
+          await tx.execute(dsql`insert into ${dsql.identifier(table)} (id, label) values (${602}, ${"tx"})`);
+          throw new Error("abort on purpose");
+        })
+        .catch((e: unknown) => e);
+      expect(rolledBack).toMatchObject({ message: "abort on purpose" });
+      expect((await direct.query(`select id from ${table} where id in (601, 602)`)).rows).toEqual([{ id: 601 }]);
+    } finally {
+      await close();
+      await close();
+    }
+  });
+
+  it("configureNeon refuses to re-point the process-global neonConfig", () => {
+    expect(() => configureNeon({ databaseUrl, neonBridgeUrl: bridge.url })).not.toThrow();
+    expect(() => configureNeon({ databaseUrl, neonBridgeUrl: "http://127.0.0.1:1" })).toThrow(/process-global/);
+    expect(() => configureNeon({ databaseUrl })).toThrow(/process-global/);
+  });
+});
+
+describe("bounds and refusals", () => {
+  it("refuses non-loopback WebSocket addresses before upgrading", async () => {
+    for (const address of ["10.0.0.1:5432", "example.com:5432", "[::ffff:10.0.0.1]:5432", "169.254.169.254:80"]) {
+      expect(await upgradeStatus(`/v2?address=${encodeURIComponent(address)}`)).toBe(403);
+    }
+    expect(await upgradeStatus("/v2")).toBe(403);
+    expect(await upgradeStatus("/v2?address=127.0.0.1:0")).toBe(403);
+    expect(await upgradeStatus("/elsewhere?address=127.0.0.1:5432")).toBe(404);
+  });
+
+  it("answers 502 for a loopback address nobody listens on, and the driver fails fast", async () => {
+    const closedPort = await unusedPort();
+    expect(await upgradeStatus(`/v2?address=127.0.0.1:${closedPort}`)).toBe(502);
+    const url = new URL(databaseUrl);
+    url.port = String(closedPort);
+    const pool = new Pool({ connectionString: url.toString(), connectionTimeoutMillis: 3_000 });
+    const started = Date.now();
+    await expect(pool.query("select 1")).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2_500);
+    await pool.end();
+  });
+
+  it("the driver's non-loopback database host is refused over both paths", async () => {
+    const remote = new URL(databaseUrl);
+    remote.hostname = "10.255.255.1";
+    const pool = new Pool({ connectionString: remote.toString(), connectionTimeoutMillis: 3_000 });
+    await expect(pool.query("select 1")).rejects.toThrow();
+    await pool.end();
+    const error = await neon(remote.toString())`select 1`.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NeonDbError);
+    expect((error as Error).message).toMatch(/loopback/);
+  });
+
+  it("bounds a Pool connection to a server that never answers", async () => {
+    const silent = await silentServer();
+    try {
+      const url = new URL(databaseUrl);
+      url.port = String(silent.port);
+      const pool = new Pool({ connectionString: url.toString(), connectionTimeoutMillis: 500 });
+      const started = Date.now();
+      await expect(pool.query("select 1")).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      // The driver gave up; the bridge must not keep the tunnel to the wedged server open.
+      expect(await waitFor(async () => silent.open() === 0, 3_000)).toBe(true);
+      await pool.end();
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("bounds HTTP queries: bridge statement timeout and httpDb's fetch deadline", async () => {
+    const strict = await startNeonBridge({ port: 0, queryTimeoutMs: 300 });
+    try {
+      const res = await fetch(`${strict.url}/sql`, {
+        method: "POST",
+        headers: { "Neon-Connection-String": databaseUrl, "content-type": "application/json" },
+        body: JSON.stringify({ query: "select pg_sleep(3)", params: [] }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "57014" });
+    } finally {
+      await strict.close();
+    }
+    const db = httpDb({ databaseUrl, neonBridgeUrl: bridge.url, queryTimeoutMs: 300 });
+    const started = Date.now();
+    const error = await db.execute(dsql`select pg_sleep(3)`).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(String((error as Error).cause ?? error)).toMatch(/timeout|abort/i);
+  });
+
+  it("rejects malformed /sql requests with 400 and a message", async () => {
+    const post = (body: string, headers: Record<string, string> = { "Neon-Connection-String": databaseUrl }): Promise<Response> =>
+      fetch(`${bridge.url}/sql`, { method: "POST", headers, body });
+    const noHeader = await post(JSON.stringify({ query: "select 1" }), {});
+    expect(noHeader.status).toBe(400);
+    expect(await noHeader.json()).toMatchObject({ message: expect.stringMatching(/Neon-Connection-String/) });
+    expect((await post("{not json")).status).toBe(400);
+    expect((await post(JSON.stringify({ params: [] }))).status).toBe(400);
+    expect((await post(JSON.stringify({ query: "select $1", params: [{ nested: 1 }] }))).status).toBe(400);
+    const sneaky = await post(JSON.stringify({ query: "select 1" }), {
+      "Neon-Connection-String": urlWith({ host: "10.0.0.1" }),
+    });
+    // A host= query parameter must not redirect the bridge: it is ignored, the URL's host is used.
+    expect(sneaky.status).toBe(200);
+  });
+
+  it("close() ends open tunnels", async () => {
+    const extra = await startNeonBridge({ port: 0 });
+    const url = new URL(databaseUrl);
+    const ws = new WebSocket(`${extra.url.replace("http", "ws")}/v2?address=${url.hostname}:${url.port || 5432}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    await extra.close();
+    await closed;
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+  });
+});
+
+// ---------------------------------------------------------------- helpers
+
+function startupMessage(params: Record<string, string>): Buffer {
+  const body = Buffer.concat([
+    ...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0`), Buffer.from(`${v}\0`)]),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.alloc(8);
+  header.writeInt32BE(8 + body.length, 0);
+  header.writeInt32BE(196608, 4); // protocol 3.0
+  return Buffer.concat([header, body]);
+}
+
+/** The HTTP status the bridge answers a WebSocket upgrade on `path` with (101 when it accepts). */
+function upgradeStatus(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}${path}`);
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("open", () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.once("error", (e) => reject(e));
+  });
+}
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Accepts TCP connections and never says a word, like a wedged database. */
+async function silentServer(): Promise<{ port: number; open(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    // Read and drop: an unread socket never notices the peer's FIN, so "close" would never fire.
+    s.resume();
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
