@@ -1,0 +1,14 @@
+/** @module The Strata worker: a thin Hono shell; the cache engine lives in core/. */
+import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
+import { jsonError, onError } from "./errors.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { health } from "./routes/health.ts";
+
+export const app = new Hono<AppEnv>()
+  .route("/", health)
+  .route("/", apiKeyRoutes)
+  .notFound((c) => jsonError(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
+  .onError(onError);
+
+export default { fetch: app.fetch } satisfies ExportedHandler<AppEnv["Bindings"]>;

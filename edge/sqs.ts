@@ -1,0 +1,73 @@
+/**
+ * @module A minimal SQS client for the worker: the AWS JSON protocol over fetch, SigV4-signed
+ * with aws4fetch. The full AWS SDK is built for Node and weighs far more than the two or three
+ * actions the edge needs.
+ */
+import { AwsClient } from "aws4fetch";
+import { withTimeout } from "../core/timeout.ts";
+
+export interface SqsFetchOptions {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  timeoutMs: number;
+}
+
+export class SqsError extends Error {
+  readonly status: number;
+  readonly awsType: string | undefined;
+  constructor(message: string, status: number, awsType?: string) {
+    super(message);
+    this.status = status;
+    this.awsType = awsType;
+  }
+}
+
+export class SqsFetchClient {
+  readonly #aws: AwsClient;
+  readonly #endpoint: string;
+  readonly #timeoutMs: number;
+
+  constructor(opts: SqsFetchOptions) {
+    this.#aws = new AwsClient({
+      accessKeyId: opts.accessKeyId,
+      secretAccessKey: opts.secretAccessKey,
+      region: opts.region,
+      service: "sqs",
+      // Retries are the caller's decision (health must report, not hide, a failing queue).
+      retries: 0,
+    });
+    this.#endpoint = opts.endpoint.replace(/\/+$/, "") + "/";
+    this.#timeoutMs = opts.timeoutMs;
+  }
+
+  async call<T>(action: string, body: Record<string, unknown>): Promise<T> {
+    const request = this.#aws.fetch(this.#endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    const response = await withTimeout(request, this.#timeoutMs, "sqs");
+    const text = await response.text();
+    if (!response.ok) {
+      let type: string | undefined;
+      let message = text;
+      try {
+        const parsed = JSON.parse(text) as { __type?: string; message?: string; Message?: string };
+        type = parsed.__type;
+        message = parsed.message ?? parsed.Message ?? text;
+      } catch {
+        // Non-JSON error bodies (proxies, HTML) are reported verbatim.
+      }
+      throw new SqsError(`SQS ${action} failed (${response.status}): ${message}`, response.status, type);
+    }
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  async getQueueUrl(queueName: string): Promise<string> {
+    const out = await this.call<{ QueueUrl: string }>("GetQueueUrl", { QueueName: queueName });
+    return out.QueueUrl;
+  }
+}
