@@ -1,0 +1,303 @@
+/**
+ * @module `npm run dev`: the whole Strata stack on one machine.
+ *
+ * Postgres and Redis are found or started (dev/services.ts), the database is migrated and seeded
+ * on first start, an ADMIN key equal to STRATA_ADMIN_KEY is ensured, then both bridges, fauxqs,
+ * the local Lambda runner and the worker (wrangler dev → workerd) start. Ctrl-C stops every child:
+ * wrangler runs in its own process group so workerd goes down with it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { startFauxqs } from "fauxqs";
+import pg from "pg";
+import { generateApiKey, hashApiKey, parseApiKey } from "../core/auth/api-key.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { seedDatabase } from "../db/seed.ts";
+import { QUEUES, SCHEDULES, queueUrlEnvName } from "../functions/queues.ts";
+import { ensureQueues, loadHandlers, startLambdaRunner } from "./lambda-runner.ts";
+import { startNeonBridge } from "./neon-bridge.ts";
+import { ensurePostgres, ensureRedis, freePort, isPortOpen, type ServiceHandle } from "./services.ts";
+import { startUpstashBridge } from "./upstash-bridge.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const stateDir = join(root, ".dev");
+const port = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new Error(`${name} must be a port number, got ${raw}`);
+  return n;
+};
+
+const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+let stopping = false;
+
+function log(line: string): void {
+  process.stdout.write(`[strata] ${line}\n`);
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    log("stopping…");
+    for (const { name, stop } of stops.reverse()) {
+      await stop().catch((e: unknown) => log(`  ${name}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    log("stopped");
+  }
+  process.exit(code);
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+
+/** Uses the `strata` database on a shared local server so `npm test`'s scratch databases never mix with it. */
+async function devDatabaseUrl(postgres: ServiceHandle): Promise<string> {
+  if (postgres.origin !== "local") return postgres.url;
+  const url = new URL(postgres.url);
+  const admin = new pg.Client({ connectionString: postgres.url, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    const exists = await admin.query("select 1 from pg_database where datname = 'strata'");
+    if (exists.rowCount === 0) await admin.query("create database strata");
+  } finally {
+    await admin.end();
+  }
+  url.pathname = "/strata";
+  return url.toString();
+}
+
+async function isSeeded(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const r = await client.query<{ n: string }>("select count(*)::text as n from cache_layer");
+    return Number(r.rows[0]?.n ?? 0) > 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The local ADMIN key: STRATA_ADMIN_KEY if given, else one generated once and kept in .dev/. */
+async function adminKey(): Promise<string> {
+  const given = process.env.STRATA_ADMIN_KEY;
+  if (given) {
+    if (!parseApiKey(given)) {
+      throw new Error(
+        "STRATA_ADMIN_KEY must look like strata_<8 lower-case letters or digits>_<16–128 of A-Z a-z 0-9 _ ->, " +
+          "e.g. strata_localdev_" + "x".repeat(32),
+      );
+    }
+    return given;
+  }
+  const file = join(stateDir, "admin-key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const { key } = await generateApiKey();
+  writeFileSync(file, key + "\n", { mode: 0o600 });
+  return key;
+}
+
+async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
+  const parsed = parseApiKey(key);
+  if (!parsed) throw new Error("invalid admin key");
+  const hash = await hashApiKey(key);
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query("begin");
+    const user = await client.query<{ id: string }>(
+      `insert into users (email, display_name, role) values ('local-admin@strata.local', 'Local admin', 'ADMIN')
+       on conflict (email) do update set role = 'ADMIN', is_active = true returning id`,
+    );
+    // Same prefix, new secret (STRATA_ADMIN_KEY changed): replace the hash and un-revoke.
+    await client.query(
+      `insert into api_keys (user_id, name, key_prefix, key_hash, role) values ($1, 'local admin (STRATA_ADMIN_KEY)', $2, $3, 'ADMIN')
+       on conflict (key_prefix) do update set key_hash = excluded.key_hash, role = 'ADMIN', revoked_at = null, user_id = excluded.user_id`,
+      [user.rows[0]?.id, parsed.prefix, hash],
+    );
+    await client.query("commit");
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+function spawnWorker(vars: Record<string, string>, workerPort: number, inspectorPort: number): ChildProcess {
+  const args = [
+    "dev",
+    "--local",
+    "--port",
+    String(workerPort),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+  ];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  return spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
+    cwd: root,
+    // Own process group: wrangler starts workerd as a grandchild; killing the group reaches it.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      XDG_CONFIG_HOME: join(stateDir, "xdg"),
+    },
+  });
+}
+
+function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // Group already gone.
+      }
+    };
+    const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      // Anything wrangler left behind in its group goes too.
+      kill("SIGKILL");
+      done();
+    });
+    kill("SIGTERM");
+  });
+}
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = { status: 0, body: "" };
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      last = { status: res.status, body: await res.text() };
+      if (res.status === 200) return last;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  mkdirSync(stateDir, { recursive: true });
+  const workerPort = port("STRATA_PORT", 8787);
+  if (workerPort !== 0 && (await isPortOpen("127.0.0.1", workerPort))) {
+    throw new Error(`port ${workerPort} is taken (another npm run dev?); set STRATA_PORT to use another`);
+  }
+
+  const postgres = await ensurePostgres({ pgliteDataDir: join(stateDir, "pglite") });
+  stops.push({ name: "postgres", stop: postgres.stop });
+  const databaseUrl = await devDatabaseUrl(postgres);
+  log(`postgres   ${redact(databaseUrl)} (${postgres.origin})`);
+  for (const note of postgres.notes) log(`           ${note}`);
+  await migrateDatabase(databaseUrl);
+  if (!(await isSeeded(databaseUrl))) {
+    log("seeding the demo data (first start)…");
+    const summary = await seedDatabase(databaseUrl);
+    log(`seeded     ${JSON.stringify(summary)}`);
+  }
+  const key = await adminKey();
+  await ensureAdminKey(databaseUrl, key);
+
+  const redis = await ensureRedis({ workDir: join(stateDir, "redis") });
+  stops.push({ name: "redis", stop: redis.stop });
+  log(`redis      ${redis.url} (${redis.origin})`);
+
+  const upstashToken = randomBytes(24).toString("hex");
+  const upstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: port("UPSTASH_BRIDGE_PORT", 8079) });
+  stops.push({ name: "upstash bridge", stop: upstash.close });
+  log(`upstash    ${upstash.url} (REST bridge → ${redis.url})`);
+
+  const neon = await startNeonBridge({ port: port("NEON_BRIDGE_PORT", 4444) });
+  stops.push({ name: "neon bridge", stop: neon.close });
+  log(`neon       ${neon.url} (WebSocket /v2 + HTTP /sql bridge → Postgres)`);
+
+  const sqsServer = await startFauxqs({ port: port("SQS_PORT", 4566), logger: false });
+  stops.push({ name: "fauxqs", stop: () => sqsServer.stop() });
+  const sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
+  log(`sqs        ${sqsEndpoint} (fauxqs)`);
+
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const urls = await ensureQueues(sqs, QUEUES);
+  sqs.destroy();
+  // Handlers run in this process and read their configuration the way a Lambda does: from env.
+  Object.assign(process.env, {
+    DATABASE_URL: databaseUrl,
+    NEON_BRIDGE_URL: neon.url,
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstashToken,
+    SQS_ENDPOINT: sqsEndpoint,
+  });
+  for (const q of QUEUES) {
+    const url = urls.get(q.name);
+    if (url) process.env[queueUrlEnvName(q.key)] = url;
+  }
+  const handlers = await loadHandlers({ root, queues: QUEUES, schedules: SCHEDULES });
+  const runner = await startLambdaRunner({ sqsEndpoint, queues: handlers.queues, schedules: handlers.schedules, log: (l) => log(`runner     ${l}`) });
+  stops.push({ name: "lambda runner", stop: runner.stop });
+  log(`runner     ${handlers.queues.length} queue consumer(s), ${handlers.schedules.length} schedule(s): ${SCHEDULES.map((s) => `${s.name} "${s.cron}"`).join(", ")}`);
+
+  const worker = spawnWorker(
+    {
+      DATABASE_URL: databaseUrl,
+      NEON_BRIDGE_URL: neon.url,
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstashToken,
+      SQS_ENDPOINT: sqsEndpoint,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+    },
+    workerPort,
+    await freePort(),
+  );
+  stops.push({ name: "worker", stop: () => stopGroup(worker) });
+  const workerLog: string[] = [];
+  const keep = (chunk: Buffer) => {
+    workerLog.push(chunk.toString());
+    if (workerLog.length > 200) workerLog.shift();
+    if (process.env.STRATA_DEV_VERBOSE) process.stderr.write(chunk);
+  };
+  worker.stdout?.on("data", keep);
+  worker.stderr?.on("data", keep);
+  worker.once("exit", (code) => {
+    if (!stopping) {
+      log(`the worker exited (code ${code}); its last output:\n${workerLog.join("").slice(-4000)}`);
+      void shutdown(1);
+    }
+  });
+
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const health = await waitForHealth(`${workerUrl}/health`, 90_000);
+  if (health.status !== 200) {
+    log(`the worker did not report healthy: ${health.status} ${health.body}\n${workerLog.join("").slice(-4000)}`);
+    return void shutdown(1);
+  }
+  log(`worker     ${workerUrl} (wrangler dev → workerd)`);
+  log(`health     ${workerUrl}/health → 200 ${health.body}`);
+  log(`admin key  ${key}${process.env.STRATA_ADMIN_KEY ? " (STRATA_ADMIN_KEY)" : ` (generated, kept in ${join(".dev", "admin-key")})`}`);
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
+main().catch((error: unknown) => {
+  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  void shutdown(1);
+});

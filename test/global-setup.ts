@@ -1,0 +1,82 @@
+/**
+ * @module Starts what the suites need once per `npm test`: Postgres and Redis (found or spawned),
+ * a fresh migrated database, both bridges and fauxqs. Everything it started is stopped, and the
+ * database dropped, in teardown.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { startFauxqs } from "fauxqs";
+import { QUEUES } from "../functions/queues.ts";
+import { ensureQueues, localSqsClient } from "../dev/lambda-runner.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { startNeonBridge } from "../dev/neon-bridge.ts";
+import { ensurePostgres, ensureRedis } from "../dev/services.ts";
+import { startUpstashBridge } from "../dev/upstash-bridge.ts";
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const stops: Array<() => Promise<void>> = [];
+  const teardown = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error("teardown:", e));
+  };
+  try {
+    const postgres = await ensurePostgres();
+    stops.push(postgres.stop);
+    const databaseUrl = await createScratchDatabase(postgres.url, stops);
+    await migrateDatabase(databaseUrl);
+
+    const redis = await ensureRedis();
+    stops.push(redis.stop);
+
+    const upstashToken = randomBytes(24).toString("hex");
+    const upstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0 });
+    stops.push(upstash.close);
+    const neon = await startNeonBridge({ port: 0 });
+    stops.push(neon.close);
+    const sqs = await startFauxqs({ port: 0, logger: false });
+    stops.push(async () => sqs.stop());
+    const sqsEndpoint = `http://127.0.0.1:${sqs.port}`;
+    // The production queues exist from the start, as they do after `cdk deploy`.
+    const sqsClient = localSqsClient(sqsEndpoint);
+    await ensureQueues(sqsClient, QUEUES);
+    sqsClient.destroy();
+
+    project.provide("databaseUrl", databaseUrl);
+    project.provide("redisUrl", redis.url);
+    project.provide("upstashUrl", upstash.url);
+    project.provide("upstashToken", upstashToken);
+    project.provide("neonBridgeUrl", neon.url);
+    project.provide("sqsEndpoint", sqsEndpoint);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}
+
+/** A database per run keeps parallel runs and leftovers from earlier runs out of each other's way. */
+async function createScratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
+  const name = `strata_test_${process.pid}_${randomBytes(3).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } catch {
+    // PGlite has a single database: isolation then rests on key prefixes and unique names.
+    await admin.end();
+    return serverUrl;
+  }
+  await admin.end();
+  stops.push(async () => {
+    const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      await c.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await c.end();
+    }
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

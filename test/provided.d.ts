@@ -1,0 +1,16 @@
+// Values test/global-setup.ts hands to every test file through vitest's inject().
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** A fresh, migrated database for this test run (dropped afterwards). */
+    databaseUrl: string;
+    redisUrl: string;
+    /** Upstash REST bridge over redisUrl. */
+    upstashUrl: string;
+    upstashToken: string;
+    /** Neon WebSocket/HTTP bridge over databaseUrl's server. */
+    neonBridgeUrl: string;
+    /** fauxqs SQS endpoint. */
+    sqsEndpoint: string;
+  }
+}
+export {};
