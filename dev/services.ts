@@ -65,13 +65,16 @@ export interface EnsurePostgresOptions {
   /** Directory for PGlite's data; in-memory when omitted. */
   pgliteDataDir?: string;
   pglitePort?: number;
+  /** The conventional local port to probe (5432; tests pass a closed one to reach the fallback). */
+  localPort?: number;
 }
 
 export async function ensurePostgres(opts: EnsurePostgresOptions = {}): Promise<ServiceHandle> {
   const env = opts.env ?? process.env;
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, origin: "env", notes: [], stop: noop };
-  if (await isPortOpen("127.0.0.1", 5432)) {
-    return { url: "postgres://postgres@127.0.0.1:5432/test", origin: "local", notes: [], stop: noop };
+  const localPort = opts.localPort ?? 5432;
+  if (await isPortOpen("127.0.0.1", localPort)) {
+    return { url: `postgres://postgres@127.0.0.1:${localPort}/test`, origin: "local", notes: [], stop: noop };
   }
   return startPglite(opts);
 }
@@ -105,13 +108,16 @@ export interface EnsureRedisOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory for a spawned redis-server (it keeps nothing on disk). */
   workDir?: string;
+  /** The conventional local port to probe (6379; tests pass a closed one to reach the fallback). */
+  localPort?: number;
 }
 
 export async function ensureRedis(opts: EnsureRedisOptions = {}): Promise<ServiceHandle> {
   const env = opts.env ?? process.env;
   if (env.REDIS_URL) return { url: env.REDIS_URL, origin: "env", notes: [], stop: noop };
-  if (await isPortOpen("127.0.0.1", 6379)) {
-    return { url: "redis://127.0.0.1:6379", origin: "local", notes: [], stop: noop };
+  const localPort = opts.localPort ?? 6379;
+  if (await isPortOpen("127.0.0.1", localPort)) {
+    return { url: `redis://127.0.0.1:${localPort}`, origin: "local", notes: [], stop: noop };
   }
   if (!onPath("redis-server")) {
     throw new Error(

@@ -11,6 +11,8 @@ async function healthWith(overrides: Partial<typeof testEnv>): Promise<{ status:
   return { status: res.status, body: (await res.json()) as HealthReport };
 }
 
+// A refused connection makes workerd log "Network connection lost" as an uncaught exception even
+// though the fetch rejection is handled (a plain caught fetch to a closed port logs it too).
 describe("GET /health (workerd against real Postgres, Redis and fauxqs)", () => {
   it("answers 200 with the latency of every dependency when all are up", async () => {
     const res = await call("/health");
