@@ -17,6 +17,7 @@ import { BlockList, connect as tcpConnect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import pg from "pg";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { BodyTooLargeError, readBody } from "./http-body.ts";
 
 export interface NeonBridgeOptions {
   /** 0 picks an ephemeral port. */
@@ -278,22 +279,12 @@ function errorResponse(error: unknown): { status: number; body: Record<string, u
   return { status: 502, body: { message } };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BridgeHttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
+async function readRequestBody(req: IncomingMessage): Promise<string> {
+  try {
+    return (await readBody(req, MAX_BODY_BYTES)).toString("utf8");
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? new BridgeHttpError(413, error.message) : error;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -387,7 +378,7 @@ async function handleSql(req: IncomingMessage, res: ServerResponse, pools: PoolR
   try {
     if (req.method !== "POST") throw new BridgeHttpError(405, "use POST /sql");
     const config = connectionConfig(headerValue(req, "neon-connection-string"));
-    const body = parseBody(await readBody(req));
+    const body = parseBody(await readRequestBody(req));
     const pool = pools.get(config);
     const result = body.kind === "single" ? await runSingle(pool, body.query) : await runBatch(pool, body.queries, beginStatement(req));
     sendJson(res, 200, result);

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { BodyTooLargeError, readBody } from "./http-body.ts";
 
 export interface UpstashBridgeOptions {
   redisUrl: string;
@@ -136,22 +137,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BadRequestError(`ERR bridge: request body exceeds ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
+  try {
+    return (await readBody(req, MAX_BODY_BYTES));
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? new BadRequestError(`ERR bridge: ${error.message}`) : error;
+  }
 }
 
 function parseJsonBody(body: Buffer): unknown {
@@ -313,7 +304,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     const rawUrl = req.url ?? "/";
     const q = rawUrl.indexOf("?");
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const body = await readBody(req);
+    const body = await readRequestBody(req);
 
     let outcome: [number, unknown];
     if (req.method === "POST" && (pathname === "/pipeline" || pathname === "/multi-exec")) {

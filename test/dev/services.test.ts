@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Redis from "ioredis";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { ensurePostgres, ensureRedis, freePort, isPortOpen, onPath } from "../../dev/services.ts";
