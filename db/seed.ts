@@ -1,17 +1,17 @@
 /**
  * @module Loads the demo data set (db/seed-data.ts) into a migrated database.
  *
- * Usage: `npm run db:seed` (reads DATABASE_URL; `--resources=N` or
- * SEED_RESOURCES overrides the default 12,000). Idempotent: every row has a
- * name-based id and is inserted with ON CONFLICT DO NOTHING, so a second run
- * inserts nothing and changes nothing.
+ * Usage: `npm run db:seed` (DATABASE_URL, else the libpq PG* variables: see
+ * db/url.ts; `--resources=N` or SEED_RESOURCES overrides the default 12,000).
+ * Idempotent: every row has a name-based id and is inserted with ON CONFLICT
+ * DO NOTHING, so a second run inserts nothing and changes nothing.
  */
-import { count, inArray } from "drizzle-orm";
+import { count, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { PgTable } from "drizzle-orm/pg-core";
 import pg from "pg";
-import { DEFAULT_DATABASE_URL } from "./migrate.ts";
+import { isMainModule } from "./is-main.ts";
 import { cacheLayers, cacheStrategies } from "./schema/cache.ts";
 import type { LayerName, ResourceType } from "./schema/enums.ts";
 import { resourceDependencies, resources } from "./schema/resources.ts";
@@ -24,6 +24,8 @@ import {
   seedStrategies,
   seedUsers,
 } from "./seed-data.ts";
+import { type SessionOptions, SESSION_DEFAULTS, closeSession, openSession, waitForAdvisoryLock } from "./session.ts";
+import { defaultDatabaseUrl, redactDatabaseUrl } from "./url.ts";
 
 export interface SeedCounts {
   users: number;
@@ -43,7 +45,8 @@ export interface SeedSummary {
   durationMs: number;
 }
 
-export interface SeedOptions {
+/** Connect, statement, lock and lock-wait bounds (see SessionOptions), and the data set's size. */
+export interface SeedOptions extends SessionOptions {
   /** Total resources to generate (>= 8); default 12,000. */
   resources?: number;
 }
@@ -60,12 +63,20 @@ type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export async function seedDatabase(databaseUrl: string, opts: SeedOptions = {}): Promise<SeedSummary> {
   const started = performance.now();
   const graph = buildSeedGraph(opts.resources ?? DEFAULT_SEED_RESOURCES);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await openSession(databaseUrl, opts);
   try {
     const db: Db = drizzle({ client });
     const inserted = await db.transaction(async (tx) => {
-      await tx.execute(`SELECT pg_advisory_xact_lock(${SEED_LOCK_KEY})`);
+      // Transaction-scoped, so it is released at COMMIT/ROLLBACK even if the session lingers.
+      await waitForAdvisoryLock(
+        async () => {
+          const { rows } = await tx.execute<{ locked: boolean }>(
+            sql`SELECT pg_try_advisory_xact_lock(${SEED_LOCK_KEY.toString()}::bigint) AS locked`,
+          );
+          return rows[0]?.locked === true;
+        },
+        { what: "seed", key: SEED_LOCK_KEY, waitMs: opts.lockWaitMs ?? SESSION_DEFAULTS.lockWaitMs },
+      );
       const result: SeedCounts = { users: 0, cacheLayers: 0, cacheStrategies: 0, resources: 0, resourceDependencies: 0 };
 
       const seededUsers = seedUsers();
@@ -102,7 +113,7 @@ export async function seedDatabase(databaseUrl: string, opts: SeedOptions = {}):
     };
     return { inserted, totals, resourcesByType: graph.counts, durationMs: Math.round(performance.now() - started) };
   } finally {
-    await client.end();
+    await closeSession(client);
   }
 }
 
@@ -129,18 +140,20 @@ function requestedResources(): number | undefined {
   return n;
 }
 
-if (import.meta.main) {
-  const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+if (isMainModule(import.meta.url)) {
+  let databaseUrl: string | undefined;
   try {
+    databaseUrl = defaultDatabaseUrl();
     const resourcesWanted = requestedResources();
     const summary = await seedDatabase(databaseUrl, resourcesWanted === undefined ? {} : { resources: resourcesWanted });
-    console.log(`seed: done in ${summary.durationMs} ms`);
+    console.log(`seed: ${redactDatabaseUrl(databaseUrl)}: done in ${summary.durationMs} ms`);
     console.table({ inserted: summary.inserted, total: summary.totals });
   } catch (error) {
     // 42P01 undefined_table: the schema is not there yet.
     const cause = error instanceof Error && error.cause instanceof pg.DatabaseError ? error.cause : error;
     const hint = cause instanceof pg.DatabaseError && cause.code === "42P01" ? " (run `npm run db:migrate` first)" : "";
-    console.error(`seed: failed${hint}:`, error);
+    const target = databaseUrl === undefined ? "" : ` ${redactDatabaseUrl(databaseUrl)}:`;
+    console.error(`seed:${target} failed${hint}:`, error);
     process.exitCode = 1;
   }
 }

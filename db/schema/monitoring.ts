@@ -90,9 +90,10 @@ export const cachePerformanceAlerts = pgTable(
     index("idx_cache_alert_strategy")
       .on(t.cacheStrategyId, t.triggeredAt.desc().nullsFirst())
       .where(sql`${t.cacheStrategyId} IS NOT NULL`),
-    // The dashboard's "open alerts" list, worst first.
+    // The dashboard's "open alerts" list, worst first: alert_severity is declared
+    // INFO < WARNING < CRITICAL, so worst first is severity DESC (newest first within one).
     index("idx_cache_alert_open")
-      .on(t.severity, t.triggeredAt.desc().nullsFirst())
+      .on(t.severity.desc().nullsFirst(), t.triggeredAt.desc().nullsFirst())
       .where(sql`${t.alertStatus} <> 'RESOLVED'`),
   ],
 );

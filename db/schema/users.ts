@@ -33,7 +33,9 @@ export const apiKeys = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     name: varchar("name", { length: 100 }).notNull(),
-    // The public part of the key, shown in listings and used to find the row.
+    // The public part of the key, shown in listings and used to find the row. Its format is
+    // fixed by api_keys_key_prefix_format; the column is wider so that a longer prefix format
+    // would only need a new CHECK, not a column rewrite.
     keyPrefix: varchar("key_prefix", { length: 16 }).notNull().unique("api_keys_key_prefix_key"),
     // Only a digest is stored: a database leak must not yield usable keys.
     keyHash: char("key_hash", { length: 64 }).notNull().unique("api_keys_key_hash_key"),
@@ -46,7 +48,9 @@ export const apiKeys = pgTable(
   },
   (t) => [
     check("api_keys_name_not_blank", sql`btrim(${t.name}) <> ''`),
-    check("api_keys_key_prefix_length", sql`char_length(${t.keyPrefix}) >= 4`),
+    // Exactly what core/auth/api-key.ts generates and parses (`strata_<prefix>_<secret>`): any
+    // other prefix could never authenticate, so a row holding one is a bug.
+    check("api_keys_key_prefix_format", sql`${t.keyPrefix} ~ '^[a-z0-9]{8}$'`),
     check("api_keys_key_hash_hex", sql`${t.keyHash} ~ '^[0-9a-f]{64}$'`),
     check("api_keys_revoked_after_created", sql`${t.revokedAt} >= ${t.createdAt}`),
     // Authentication looks keys up by prefix and must ignore revoked ones.

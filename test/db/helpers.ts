@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { expect, inject } from "vitest";
-import { DEFAULT_DATABASE_URL, migrateDatabase } from "../../db/migrate.ts";
+import { migrateDatabase } from "../../db/migrate.ts";
+import { defaultDatabaseUrl } from "../../db/url.ts";
 
 export const SQLSTATE = {
   checkViolation: "23514",
@@ -15,6 +16,8 @@ export const SQLSTATE = {
   /** Postgres 18 reports ON DELETE RESTRICT with this code instead of 23503. */
   restrictViolation: "23001",
   notNullViolation: "23502",
+  /** statement_timeout (or a cancel request) ended the statement. */
+  queryCanceled: "57014",
 } as const;
 
 /** The server the global setup prepared, or the local default when run without it. */
@@ -25,7 +28,7 @@ function serverUrl(): string {
   } catch {
     provided = undefined;
   }
-  return provided ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  return provided ?? defaultDatabaseUrl();
 }
 
 export interface ScratchDatabase {
@@ -53,7 +56,7 @@ export async function createScratchDatabase(): Promise<ScratchDatabase> {
 }
 
 async function withClient<T>(connectionString: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return await work(client);
@@ -111,6 +114,27 @@ export async function expectPgError(
   const codes: readonly string[] = typeof code === "string" ? [code] : code;
   expect(codes, error.message).toContain(error.code);
   if (constraint !== undefined) expect(error.constraint, error.message).toBe(constraint);
+  recordRejection(error);
+}
+
+/**
+ * What this test file has seen reject a row: constraint names as Postgres reported them, and
+ * enum types whose input function refused a value. Per file, because vitest gives every test
+ * file its own module graph; a suite compares it with the catalog once its tests have run, so
+ * a constraint or enum added without a test fails that suite.
+ */
+export const rejectedBy = {
+  constraints: new Set<string>(),
+  enums: new Set<string>(),
+};
+
+const ENUM_INPUT_ERROR = /^invalid input value for enum "?([\w.]+)"?: /;
+
+function recordRejection(error: pg.DatabaseError): void {
+  if (error.constraint) rejectedBy.constraints.add(error.constraint);
+  // 22P02 carries no constraint or type field; the enum is only named in the message.
+  const enumName = error.code === SQLSTATE.invalidTextRepresentation ? ENUM_INPUT_ERROR.exec(error.message)?.[1] : undefined;
+  if (enumName) rejectedBy.enums.add(enumName);
 }
 
 type SqlValue = string | number | boolean | Date | null | SqlJson;

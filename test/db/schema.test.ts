@@ -2,7 +2,8 @@
  * Every table's constraints, exercised against a freshly migrated database:
  * each CHECK, enum, unique, NOT NULL and FK rejects a violating row with the
  * right SQLSTATE (and, where Postgres reports one, the right constraint name),
- * and a valid row is accepted.
+ * and a valid row is accepted. The last test reads every constraint and enum
+ * from the catalog and fails for any that no test here saw reject a row.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import {
   expectPgError,
   insert,
   json,
+  rejectedBy,
 } from "./helpers.ts";
 
 const { checkViolation, invalidTextRepresentation, uniqueViolation, foreignKeyViolation, notNullViolation, restrictViolation } =
@@ -39,7 +41,8 @@ const keyRow = (userId: string, over: Row = {}): Row => {
   return {
     user_id: userId,
     name: "ci key",
-    key_prefix: `k${n}`,
+    // The key format's prefix: exactly 8 of [a-z0-9] (core/auth/api-key.ts).
+    key_prefix: `k${n.slice(-7)}`,
     key_hash: n.padEnd(64, "a"),
     role: "OPERATOR",
     ...over,
@@ -221,11 +224,13 @@ describe("api_keys", () => {
     );
   });
 
-  it("stores only a lower-case SHA-256 hex digest and a real prefix", async () => {
+  it("stores only a lower-case SHA-256 hex digest and a prefix of the key format", async () => {
     await expectPgError(add("api_keys", keyRow(adminId, { key_hash: "A".repeat(64) })), checkViolation, "api_keys_key_hash_hex");
     await expectPgError(add("api_keys", keyRow(adminId, { key_hash: "z".repeat(64) })), checkViolation, "api_keys_key_hash_hex");
     await expectPgError(add("api_keys", keyRow(adminId, { key_hash: "abc" })), checkViolation, "api_keys_key_hash_hex");
-    await expectPgError(add("api_keys", keyRow(adminId, { key_prefix: "ab" })), checkViolation, "api_keys_key_prefix_length");
+    for (const prefix of ["abc1234", "abcd12345", "ABCD1234", "abcd_123", "abcd-123", "abcd 123"]) {
+      await expectPgError(add("api_keys", keyRow(adminId, { key_prefix: prefix })), checkViolation, "api_keys_key_prefix_format");
+    }
     await expectPgError(add("api_keys", keyRow(adminId, { name: "" })), checkViolation, "api_keys_name_not_blank");
   });
 
@@ -354,6 +359,16 @@ describe("cache_strategy", () => {
       checkViolation,
       "cache_strategy_invalidation_rules_object",
     );
+    await expectPgError(
+      add("cache_strategy", strategyRow({ warming_strategy: json(["top-by-hits"]) })),
+      checkViolation,
+      "cache_strategy_warming_strategy_object",
+    );
+    await expectPgError(
+      add("cache_strategy", strategyRow({ created_at: at(1), updated_at: at(0) })),
+      checkViolation,
+      "cache_strategy_updated_after_created",
+    );
     await expectPgError(add("cache_strategy", strategyRow({ cache_key_pattern: null })), notNullViolation);
     await expectPgError(
       add("cache_strategy", strategyRow({ cache_layer_id: MISSING_ID })),
@@ -364,6 +379,11 @@ describe("cache_strategy", () => {
       add("cache_strategy", strategyRow({ created_by: MISSING_ID })),
       foreignKeyViolation,
       "cache_strategy_created_by_users_id_fk",
+    );
+    await expectPgError(
+      add("cache_strategy", strategyRow({ updated_by: MISSING_ID })),
+      foreignKeyViolation,
+      "cache_strategy_updated_by_users_id_fk",
     );
   });
 });
@@ -616,6 +636,14 @@ describe("cache_performance_alert", () => {
       foreignKeyViolation,
       "cache_performance_alert_created_by_users_id_fk",
     );
+    await expectPgError(
+      add(
+        "cache_performance_alert",
+        alertRow({ alert_status: "ACKNOWLEDGED", acknowledged_by: MISSING_ID, acknowledged_at: at(1) }),
+      ),
+      foreignKeyViolation,
+      "cache_performance_alert_acknowledged_by_users_id_fk",
+    );
   });
 });
 
@@ -846,6 +874,11 @@ describe("cache_optimization_recommendation", () => {
       foreignKeyViolation,
       "cache_optimization_recommendation_approved_by_users_id_fk",
     );
+    await expectPgError(
+      add("cache_optimization_recommendation", recommendationRow({ created_by: MISSING_ID })),
+      foreignKeyViolation,
+      "cache_optimization_recommendation_created_by_users_id_fk",
+    );
   });
 });
 
@@ -915,6 +948,8 @@ describe("resource_dependencies", () => {
       "resource_dependencies_child_id_resources_id_fk",
     );
     await expectPgError(add("resource_dependencies", { parent_id: a, child_id: null }), notNullViolation);
+    // The valid edge stays, so the primary-key check below has a row to duplicate.
+    await add("resource_dependencies", { parent_id: a, child_id: b, relation: "MEDIA" });
   });
 });
 
@@ -938,6 +973,8 @@ describe("catalog", () => {
       idx_cache_invalidation_type: /\(invalidation_type, invalidated_at DESC\)$/,
       idx_cache_invalidation_trigger: /\(trigger_event, trigger_resource_type, invalidated_at DESC\)$/,
       idx_api_keys_active_prefix: /\(key_prefix\) WHERE \(revoked_at IS NULL\)$/,
+      // Worst first: alert_severity sorts INFO < WARNING < CRITICAL.
+      idx_cache_alert_open: /\(severity DESC, triggered_at DESC\) WHERE \(alert_status <> 'RESOLVED'::alert_status\)$/,
       idx_resources_tags: /USING gin \(tags\)$/,
       idx_resources_type_id: /\(resource_type, id\) WHERE \(deleted_at IS NULL\)$/,
       idx_resource_dependencies_child: /\(child_id\)$/,
@@ -964,5 +1001,50 @@ describe("catalog", () => {
     expect(type("cache_usage_pattern", "optimal_ttl_seconds")).toBe("integer");
     expect(type("cache_layer", "cache_level")).toBe("smallint");
     expect(type("cache_metrics", "metric_hour")).toBe("smallint");
+  });
+});
+
+// Must stay last: it checks what the tests above recorded (vitest runs a file's tests in order).
+describe("coverage", () => {
+  it("rejects a duplicate of an existing row under every table's primary key", async () => {
+    const { rows } = await client.query<{ conname: string; statement: string }>(`
+      SELECT c.conname, format('INSERT INTO %I.%I SELECT * FROM %I.%I LIMIT 1', n.nspname, t.relname, n.nspname, t.relname) AS statement
+      FROM pg_constraint c
+      JOIN pg_class t ON t.oid = c.conrelid
+      JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = 'public' AND c.contype = 'p'
+      ORDER BY t.relname`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const { conname, statement } of rows) {
+      // An empty table inserts nothing and fails here: every table needs a test that adds a valid row.
+      await expectPgError(client.query(statement), uniqueViolation, conname);
+    }
+  });
+
+  it("has seen every constraint and enum of the schema reject a row", async () => {
+    const constraints = await client.query<{ table: string; conname: string; contype: string }>(`
+      SELECT t.relname AS table, c.conname, c.contype
+      FROM pg_constraint c
+      JOIN pg_namespace n ON n.oid = c.connamespace
+      LEFT JOIN pg_class t ON t.oid = c.conrelid
+      WHERE n.nspname = 'public' AND c.contype IN ('c', 'f', 'u', 'p', 'x')
+      ORDER BY 1, 2`);
+    const enums = await client.query<{ typname: string }>(`
+      SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = 'public' AND t.typtype = 'e'
+      ORDER BY 1`);
+    // Guards against a catalog query that silently matches nothing.
+    expect(constraints.rows.length).toBeGreaterThan(100);
+    expect(enums.rows).toHaveLength(18);
+
+    const untestedConstraints = constraints.rows
+      .filter((c) => !rejectedBy.constraints.has(c.conname))
+      .map((c) => `${c.table}.${c.conname} (contype ${c.contype})`);
+    const untestedEnums = enums.rows.map((e) => e.typname).filter((name) => !rejectedBy.enums.has(name));
+    // One assertion, so a failure lists both kinds at once.
+    expect(
+      { untestedConstraints, untestedEnums },
+      "every constraint needs a test that sees it reject a row, every enum one that sees it refuse a value",
+    ).toEqual({ untestedConstraints: [], untestedEnums: [] });
   });
 });
