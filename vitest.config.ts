@@ -32,6 +32,7 @@ export default defineConfig({
                 AWS_ACCESS_KEY_ID: "local",
                 AWS_SECRET_ACCESS_KEY: "local",
                 DEPENDENCY_TIMEOUT_MS: "2000",
+                TEST_BLACKHOLE_PORT: String(inject("blackholePort")),
               },
             },
           })),

@@ -9,9 +9,9 @@ import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { digestsEqual, hashApiKey, parseApiKey } from "../core/auth/api-key.ts";
 import { roleAtLeast, type Role } from "../core/auth/roles.ts";
-import { withTimeout } from "../core/timeout.ts";
+import { bounded } from "../core/timeout.ts";
 import { apiKeys, users } from "../db/schema/index.ts";
-import { edgeDeps } from "./deps.ts";
+import { dependencyTimeoutMs, edgeDb } from "./deps.ts";
 import type { AppEnv, AuthContext } from "./env.ts";
 import { jsonError } from "./errors.ts";
 
@@ -30,8 +30,9 @@ export function forgetVerifiedKey(keyId: string): void {
 
 export function requireRole(required: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    // RFC 9110 §11.1: the auth scheme is case-insensitive.
+    const match = /^bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+    const token = match?.[1];
     if (!token) {
       c.header("www-authenticate", 'Bearer realm="strata"');
       return jsonError(c, 401, "unauthorized", "missing bearer API key in the Authorization header", "headers.authorization");
@@ -44,14 +45,9 @@ export function requireRole(required: Role): MiddlewareHandler<AppEnv> {
     let auth = verified.get(hash);
     if (!auth || auth.until < now) {
       verified.delete(hash);
-      let found: Awaited<ReturnType<typeof lookup>>;
-      try {
-        found = await lookup(c.env, parsed.prefix, hash);
-      } catch (error) {
-        // Failing closed: without Postgres no key can be verified, and guessing would be worse.
-        console.error(JSON.stringify({ level: "error", msg: "api key lookup failed", error: String(error) }));
-        return jsonError(c, 503, "dependency_unavailable", "cannot verify API keys: postgres is unavailable");
-      }
+      // A failing lookup throws a DependencyError → 503: without Postgres no key can be verified,
+      // and failing open would be worse.
+      const found = await lookup(c.env, parsed.prefix, hash);
       if (!found) return jsonError(c, 401, "unauthorized", "unknown or revoked API key", "headers.authorization");
       auth = { auth: found.auth, until: now + VERIFIED_TTL_MS };
       verified.set(hash, auth);
@@ -66,9 +62,10 @@ export function requireRole(required: Role): MiddlewareHandler<AppEnv> {
 }
 
 async function lookup(env: AppEnv["Bindings"], prefix: string, hash: string) {
-  const { db, timeoutMs } = edgeDeps(env);
-  const rows = await withTimeout(
-    db
+  const db = edgeDb(env);
+  const rows = await bounded(
+    () =>
+      db
       .select({
         id: apiKeys.id,
         userId: apiKeys.userId,
@@ -83,7 +80,7 @@ async function lookup(env: AppEnv["Bindings"], prefix: string, hash: string) {
       .innerJoin(users, eq(users.id, apiKeys.userId))
       .where(eq(apiKeys.keyPrefix, prefix))
       .limit(1),
-    timeoutMs,
+    dependencyTimeoutMs(env),
     "postgres",
   );
   const row = rows[0];
@@ -95,14 +92,15 @@ async function lookup(env: AppEnv["Bindings"], prefix: string, hash: string) {
 
 /** Records use at minute resolution: one write per key per minute at most, off the request path. */
 async function touch(env: AppEnv["Bindings"], keyId: string): Promise<void> {
-  const { db, timeoutMs } = edgeDeps(env);
+  const db = edgeDb(env);
   const cutoff = new Date(Date.now() - LAST_USED_RESOLUTION_MS);
-  await withTimeout(
-    db
+  await bounded(
+    () =>
+      db
       .update(apiKeys)
       .set({ lastUsedAt: new Date() })
       .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, cutoff)))),
-    timeoutMs,
+    dependencyTimeoutMs(env),
     "postgres",
   ).catch((error: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "api key touch failed", error: String(error) })));
 }

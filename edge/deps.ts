@@ -1,51 +1,99 @@
 /**
- * @module The worker's clients, built once per isolate and reused across requests.
+ * @module The worker's clients, one factory per dependency, each built once per isolate and
+ * reused across requests.
  *
- * Bindings are fixed for an isolate's lifetime in production; tests may hand a different `env`,
- * so the memo is keyed on the values that shape the clients.
+ * Each factory validates only the bindings its client needs, so a missing Redis token marks
+ * Redis as misconfigured without taking Postgres down with it. Bindings are fixed for an
+ * isolate's lifetime in production; tests may pass a different `env`, so each memo is keyed
+ * on every binding that shapes its client (credentials included).
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { httpDb } from "../db/client.ts";
+import { z } from "zod";
+import { DependencyError, type Dependency } from "../core/timeout.ts";
+import { httpDb, type HttpDb } from "../db/client.ts";
 import type { Bindings } from "./env.ts";
 import { SqsFetchClient } from "./sqs.ts";
 
-export interface EdgeDeps {
-  db: ReturnType<typeof httpDb>;
-  redis: Redis;
-  sqs: SqsFetchClient;
-  timeoutMs: number;
+/** A binding is missing or malformed: the deployment is at fault, not the request. */
+export class ConfigError extends DependencyError {
+  override readonly name = "ConfigError";
 }
 
-let memo: { key: string; deps: EdgeDeps } | undefined;
+const url = z.url();
+const secret = z.string().min(1);
+const postgresBindings = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  NEON_BRIDGE_URL: url.optional(),
+});
+const redisBindings = z.object({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: secret });
+const queueBindings = z.object({
+  SQS_ENDPOINT: url,
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: secret,
+  AWS_SECRET_ACCESS_KEY: secret,
+});
 
-export function edgeDeps(env: Bindings): EdgeDeps {
-  const key = [env.DATABASE_URL, env.NEON_BRIDGE_URL, env.UPSTASH_REDIS_REST_URL, env.SQS_ENDPOINT, env.DEPENDENCY_TIMEOUT_MS].join("|");
-  if (memo?.key === key) return memo.deps;
-  const timeoutMs = parseTimeout(env.DEPENDENCY_TIMEOUT_MS);
-  const deps: EdgeDeps = {
-    db: httpDb({ databaseUrl: env.DATABASE_URL, neonBridgeUrl: env.NEON_BRIDGE_URL, queryTimeoutMs: timeoutMs }),
-    redis: new Redis({
-      url: env.UPSTASH_REDIS_REST_URL,
-      token: env.UPSTASH_REDIS_REST_TOKEN,
-      // A fresh signal per request bounds every Redis call; retries would multiply that bound.
-      signal: () => AbortSignal.timeout(timeoutMs),
-      retry: false,
-      enableTelemetry: false,
-    }),
-    sqs: new SqsFetchClient({
-      endpoint: env.SQS_ENDPOINT,
-      region: env.AWS_REGION ?? "us-east-1",
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      timeoutMs,
-    }),
-    timeoutMs,
+function parse<S extends z.ZodType>(schema: S, env: Bindings, dependency: Dependency): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = issue?.path.join(".") ?? "?";
+  throw new ConfigError(dependency, `${dependency} is misconfigured: binding ${name} ${issue?.code === "invalid_type" ? "is missing" : (issue?.message ?? "is invalid")}`);
+}
+
+function memo<T>(build: (env: Bindings) => { key: string; make: () => T }): (env: Bindings) => T {
+  let cached: { key: string; value: T } | undefined;
+  return (env) => {
+    const { key, make } = build(env);
+    if (cached?.key !== key) cached = { key, value: make() };
+    return cached.value;
   };
-  memo = { key, deps };
-  return deps;
 }
 
-function parseTimeout(raw: string | undefined): number {
-  const n = raw ? Number(raw) : NaN;
+export function dependencyTimeoutMs(env: Bindings): number {
+  const n = env.DEPENDENCY_TIMEOUT_MS ? Number(env.DEPENDENCY_TIMEOUT_MS) : NaN;
   return Number.isFinite(n) && n > 0 ? n : 2000;
 }
+
+export const edgeDb = memo<HttpDb>((env) => {
+  const b = parse(postgresBindings, env, "postgres");
+  const timeoutMs = dependencyTimeoutMs(env);
+  return {
+    key: JSON.stringify([b.DATABASE_URL, b.NEON_BRIDGE_URL, timeoutMs]),
+    make: () => httpDb({ databaseUrl: b.DATABASE_URL, neonBridgeUrl: b.NEON_BRIDGE_URL, queryTimeoutMs: timeoutMs }),
+  };
+});
+
+export const edgeRedis = memo<Redis>((env) => {
+  const b = parse(redisBindings, env, "redis");
+  const timeoutMs = dependencyTimeoutMs(env);
+  return {
+    key: JSON.stringify([b.UPSTASH_REDIS_REST_URL, b.UPSTASH_REDIS_REST_TOKEN, timeoutMs]),
+    make: () =>
+      new Redis({
+        url: b.UPSTASH_REDIS_REST_URL,
+        token: b.UPSTASH_REDIS_REST_TOKEN,
+        // A fresh signal per request bounds every Redis call; retries would multiply that bound.
+        signal: () => AbortSignal.timeout(timeoutMs),
+        retry: false,
+        enableTelemetry: false,
+      }),
+  };
+});
+
+export const edgeSqs = memo<SqsFetchClient>((env) => {
+  const b = parse(queueBindings, env, "queue");
+  const timeoutMs = dependencyTimeoutMs(env);
+  const region = b.AWS_REGION ?? "us-east-1";
+  return {
+    key: JSON.stringify([b.SQS_ENDPOINT, region, b.AWS_ACCESS_KEY_ID, b.AWS_SECRET_ACCESS_KEY, timeoutMs]),
+    make: () =>
+      new SqsFetchClient({
+        endpoint: b.SQS_ENDPOINT,
+        region,
+        accessKeyId: b.AWS_ACCESS_KEY_ID,
+        secretAccessKey: b.AWS_SECRET_ACCESS_KEY,
+        timeoutMs,
+      }),
+  };
+});

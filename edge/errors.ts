@@ -3,9 +3,10 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { DependencyError } from "../core/timeout.ts";
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; dependency?: string };
 }
 
 export class HttpError extends Error {
@@ -39,6 +40,16 @@ export function onError(err: Error, c: Context) {
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     return jsonError(c, status, status === 400 ? "invalid_request" : "http_error", err.message || "request failed");
+  }
+  if (err instanceof DependencyError) {
+    console.error(JSON.stringify({ level: "error", msg: "dependency failed", dependency: err.dependency, error: err.message }));
+    // Integrity violations mean the server is up and the request conflicts with stored data.
+    if (err.sqlState?.startsWith("23")) return jsonError(c, 409, "conflict", "the request conflicts with stored data");
+    const body: ErrorBody = {
+      error: { code: "dependency_unavailable", message: `${err.dependency} is unavailable; try again shortly`, dependency: err.dependency },
+    };
+    c.header("retry-after", "1");
+    return c.json(body, 503);
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled", error: String(err), stack: err.stack }));
   return jsonError(c, 500, "internal_error", "internal error");

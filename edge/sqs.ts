@@ -4,7 +4,7 @@
  * actions the edge needs.
  */
 import { AwsClient } from "aws4fetch";
-import { withTimeout } from "../core/timeout.ts";
+import { DependencyError, withTimeout } from "../core/timeout.ts";
 
 export interface SqsFetchOptions {
   endpoint: string;
@@ -14,11 +14,12 @@ export interface SqsFetchOptions {
   timeoutMs: number;
 }
 
-export class SqsError extends Error {
+export class SqsError extends DependencyError {
+  override readonly name = "SqsError";
   readonly status: number;
   readonly awsType: string | undefined;
   constructor(message: string, status: number, awsType?: string) {
-    super(message);
+    super("queue", message);
     this.status = status;
     this.awsType = awsType;
   }
@@ -43,13 +44,25 @@ export class SqsFetchClient {
   }
 
   async call<T>(action: string, body: Record<string, unknown>): Promise<T> {
-    const request = this.#aws.fetch(this.#endpoint, {
+    const request = this.#send(action, body);
+    const response = await withTimeout(request, this.#timeoutMs, "queue");
+    return this.#read<T>(action, response);
+  }
+
+  async #send(action: string, body: Record<string, unknown>): Promise<Response> {
+    try {
+      return await this.#aws.fetch(this.#endpoint, {
       method: "POST",
       headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `AmazonSQS.${action}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.#timeoutMs),
-    });
-    const response = await withTimeout(request, this.#timeoutMs, "sqs");
+      });
+    } catch (error) {
+      throw new DependencyError("queue", `SQS ${action}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  async #read<T>(action: string, response: Response): Promise<T> {
     const text = await response.text();
     if (!response.ok) {
       let type: string | undefined;

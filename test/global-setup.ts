@@ -4,6 +4,7 @@
  * database dropped, in teardown.
  */
 import { randomBytes } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startFauxqs } from "fauxqs";
@@ -41,7 +42,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await ensureQueues(sqsClient, QUEUES);
     sqsClient.destroy();
 
+    const blackhole = await startBlackhole();
+    stops.push(blackhole.stop);
+
     project.provide("databaseUrl", databaseUrl);
+    project.provide("blackholePort", blackhole.port);
     project.provide("redisUrl", redis.url);
     project.provide("upstashUrl", upstash.url);
     project.provide("upstashToken", upstashToken);
@@ -79,4 +84,25 @@ async function createScratchDatabase(serverUrl: string, stops: Array<() => Promi
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** A TCP server that accepts connections and never answers: the shape of a hung dependency. */
+async function startBlackhole(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -9,6 +9,8 @@ declare module "vitest" {
     upstashToken: string;
     /** Neon WebSocket/HTTP bridge over databaseUrl's server. */
     neonBridgeUrl: string;
+    /** A loopback port that accepts connections and never answers (a hung dependency). */
+    blackholePort: number;
     /** fauxqs SQS endpoint. */
     sqsEndpoint: string;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TimeoutError, withTimeout } from "../../core/timeout.ts";
+import { bounded, DependencyError, TimeoutError, withTimeout } from "../../core/timeout.ts";
 
 describe("withTimeout", () => {
   it("passes a value through when work finishes in time", async () => {
@@ -17,5 +17,22 @@ describe("withTimeout", () => {
 
   it("passes the work's own error through", async () => {
     await expect(withTimeout(Promise.reject(new Error("boom")), 100, "x")).rejects.toThrow("boom");
+  });
+});
+
+describe("bounded", () => {
+  it("wraps a failure as a DependencyError naming the dependency and keeps the SQLSTATE", async () => {
+    const pgError = Object.assign(new Error("duplicate key"), { code: "23505" });
+    const wrapped = Object.assign(new Error("query failed"), { cause: pgError });
+    const error = await bounded(() => Promise.reject(wrapped), 100, "postgres").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe("postgres");
+    expect((error as DependencyError).sqlState).toBe("23505");
+  });
+
+  it("reports a hang as a TimeoutError, itself a DependencyError", async () => {
+    const error = await bounded(() => new Promise<never>(() => {}), 20, "redis").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toBeInstanceOf(DependencyError);
   });
 });

@@ -1,8 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { hashApiKey } from "../../core/auth/api-key.ts";
-import { apiKeys } from "../../db/schema/index.ts";
-import { call, createKey, db } from "./helpers.ts";
+import { apiKeys, users } from "../../db/schema/index.ts";
+import { app } from "../../edge/index.ts";
+import { call, createKey, createUser, db, testEnv } from "./helpers.ts";
 
 interface ErrorJson {
   error: { code: string; message: string; field?: string };
@@ -110,5 +112,69 @@ describe("API-key auth (workerd, real Postgres via the Neon bridge)", () => {
       if (!lastUsed) await new Promise((r) => setTimeout(r, 50));
     }
     expect(lastUsed).toBeInstanceOf(Date);
+  });
+});
+
+describe("API-key auth when Postgres fails", () => {
+  async function withEnv(path: string, key: string, overrides: Record<string, string>): Promise<Response> {
+    const ctx = createExecutionContext();
+    const res = await app.fetch(
+      new Request(`http://strata.test${path}`, { headers: { authorization: `Bearer ${key}` } }),
+      { ...testEnv, ...overrides },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+  const down = { DATABASE_URL: "postgres://nobody@127.0.0.1:9/none" };
+
+  it("fails closed with 503 naming postgres when a key cannot be verified", async () => {
+    const operator = await createKey("OPERATOR");
+    const res = await withEnv("/v1/auth/whoami", operator.key, down);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as ErrorJson & { error: { dependency?: string } };
+    expect(body.error).toMatchObject({ code: "dependency_unavailable", dependency: "postgres" });
+  });
+
+  it("answers 503, not 500, when a route's query fails after the key was verified from the isolate cache", async () => {
+    const operator = await createKey("OPERATOR");
+    expect((await call("/v1/api-keys", { key: operator.key })).status).toBe(200);
+    const res = await withEnv("/v1/api-keys", operator.key, down);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+  });
+
+  it("bounds a Postgres that never answers", async () => {
+    const operator = await createKey("OPERATOR");
+    const started = Date.now();
+    const res = await withEnv("/v1/auth/whoami", operator.key, {
+      DATABASE_URL: `postgres://nobody@127.0.0.1:${testEnv.TEST_BLACKHOLE_PORT}/none`,
+      DEPENDENCY_TIMEOUT_MS: "300",
+    });
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("API-key edge cases", () => {
+  it("accepts the bearer scheme in any case", async () => {
+    const viewer = await createKey("VIEWER");
+    const res = await call("/v1/auth/whoami", { headers: { authorization: `bearer ${viewer.key}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses to issue a key above its owner's role or for a deactivated owner", async () => {
+    const admin = await createKey("ADMIN");
+    const viewerId = await createUser("VIEWER");
+    const post = (body: unknown) =>
+      call("/v1/api-keys", { method: "POST", key: admin.key, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const tooHigh = await post({ name: "x", role: "OPERATOR", userId: viewerId });
+    expect(tooHigh.status).toBe(400);
+    expect(((await tooHigh.json()) as ErrorJson).error.field).toBe("body.role");
+    expect((await post({ name: "x", role: "VIEWER", userId: viewerId })).status).toBe(201);
+    await db().update(users).set({ isActive: false }).where(eq(users.id, viewerId));
+    const inactive = await post({ name: "x", role: "VIEWER", userId: viewerId });
+    expect(inactive.status).toBe(400);
+    expect(((await inactive.json()) as ErrorJson).error.field).toBe("body.userId");
   });
 });

@@ -5,7 +5,7 @@ import type { Role } from "../../core/auth/roles.ts";
 import { httpDb } from "../../db/client.ts";
 import { apiKeys, users } from "../../db/schema/index.ts";
 
-export const testEnv: import("../../edge/env.ts").Bindings = env;
+export const testEnv: Cloudflare.Env = env;
 
 export function db() {
   return httpDb({ databaseUrl: testEnv.DATABASE_URL, neonBridgeUrl: testEnv.NEON_BRIDGE_URL });
