@@ -8,22 +8,23 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { startFauxqs } from "fauxqs";
 import pg from "pg";
 import { generateApiKey, hashApiKey, parseApiKey } from "../core/auth/api-key.ts";
 import { migrateDatabase } from "../db/migrate.ts";
+import { redactDatabaseUrl } from "../db/url.ts";
 import { seedDatabase } from "../db/seed.ts";
 import { QUEUES, SCHEDULES, queueUrlEnvName } from "../functions/queues.ts";
-import { ensureQueues, loadHandlers, startLambdaRunner } from "./lambda-runner.ts";
+import { ensureQueues, loadHandlers, localSqsClient, startLambdaRunner } from "./lambda-runner.ts";
 import { startNeonBridge } from "./neon-bridge.ts";
 import { ensurePostgres, ensureRedis, freePort, isPortOpen, type ServiceHandle } from "./services.ts";
 import { startUpstashBridge } from "./upstash-bridge.ts";
 
 const root = resolve(import.meta.dirname, "..");
-const stateDir = join(root, ".dev");
+// Local state (PGlite data, admin key, child records); tests point it elsewhere.
+const stateDir = resolve(root, process.env.STRATA_STATE_DIR ?? ".dev");
 const port = (name: string, fallback: number): number => {
   const raw = process.env[name];
   const n = raw === undefined ? fallback : Number(raw);
@@ -38,25 +39,105 @@ function log(line: string): void {
   process.stdout.write(`[strata] ${line}\n`);
 }
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    log("stopping…");
-    for (const { name, stop } of stops.reverse()) {
-      await stop().catch((e: unknown) => log(`  ${name}: ${e instanceof Error ? e.message : String(e)}`));
-    }
-    log("stopped");
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  for (const { name, stop } of stops.reverse()) {
+    await stop().catch((e: unknown) => log(`  ${name}: ${e instanceof Error ? e.message : String(e)}`));
   }
+  forgetChildren();
+  log("stopped");
   process.exit(code);
 }
 
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (!stopping) return void shutdown(0);
+    // A second Ctrl-C while stopping: stop waiting, kill what we started, leave.
+    log("forced stop");
+    killRecordedChildren();
+    process.exit(130);
+  });
+}
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void shutdown(1);
+  });
+}
+
+/**
+ * Processes we start outside our own process group, recorded so that a dev.ts that died without
+ * cleaning up (SIGKILL, OOM) has its leftovers killed by the next start instead of holding ports.
+ */
+interface RecordedChild {
+  name: string;
+  pid: number;
+  /** True when `pid` leads its own process group (wrangler → workerd): kill the whole group. */
+  group: boolean;
+  /** A fragment of the command line, so a recycled pid is never killed by mistake. */
+  match: string;
+}
+const childrenFile = join(stateDir, "children.json");
+const recorded: RecordedChild[] = [];
+
+function recordChild(child: RecordedChild): void {
+  recorded.push(child);
+  writeFileSync(childrenFile, JSON.stringify(recorded));
+}
+
+function forgetChildren(): void {
+  recorded.length = 0;
+  rmSync(childrenFile, { force: true });
+}
+
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return undefined; // gone, or no /proc (then we cannot tell it is ours, so leave it)
+  }
+}
+
+/** Kills what is still ours of `list`; returns the pids killed. */
+function killRecordedChildren(list: readonly RecordedChild[] = recorded): number[] {
+  const killed: number[] = [];
+  for (const child of list) {
+    if (!commandLine(child.pid)?.includes(child.match)) continue;
+    try {
+      process.kill(child.group ? -child.pid : child.pid, "SIGKILL");
+      killed.push(child.pid);
+    } catch {
+      // Already gone.
+    }
+  }
+  return killed;
+}
+
+async function killLeftovers(): Promise<void> {
+  if (!existsSync(childrenFile)) return;
+  let list: RecordedChild[] = [];
+  try {
+    list = JSON.parse(readFileSync(childrenFile, "utf8")) as RecordedChild[];
+  } catch {
+    // A corrupt record is not worth failing the start for.
+  }
+  const killed = killRecordedChildren(list);
+  // SIGKILL is asynchronous: wait until they are gone so their ports are free again.
+  const deadline = Date.now() + 5000;
+  while (killed.some((pid) => commandLine(pid) !== undefined) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (killed.length > 0) log(`cleaned up ${killed.length} process group(s) left by an earlier run that did not stop cleanly`);
+  rmSync(childrenFile, { force: true });
+}
 
 /** Uses the `strata` database on a shared local server so `npm test`'s scratch databases never mix with it. */
 async function devDatabaseUrl(postgres: ServiceHandle): Promise<string> {
   if (postgres.origin !== "local") return postgres.url;
   const url = new URL(postgres.url);
-  const admin = new pg.Client({ connectionString: postgres.url, connectionTimeoutMillis: 5000 });
+  const admin = new pg.Client({ connectionString: postgres.url, connectionTimeoutMillis: 5000, query_timeout: 30_000 });
   await admin.connect();
   try {
     const exists = await admin.query("select 1 from pg_database where datname = 'strata'");
@@ -69,7 +150,7 @@ async function devDatabaseUrl(postgres: ServiceHandle): Promise<string> {
 }
 
 async function isSeeded(databaseUrl: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000, query_timeout: 30_000 });
   await client.connect();
   try {
     const r = await client.query<{ n: string }>("select count(*)::text as n from cache_layer");
@@ -80,7 +161,7 @@ async function isSeeded(databaseUrl: string): Promise<boolean> {
 }
 
 /** The local ADMIN key: STRATA_ADMIN_KEY if given, else one generated once and kept in .dev/. */
-async function adminKey(): Promise<string> {
+async function adminKey(): Promise<{ key: string; note: string }> {
   const given = process.env.STRATA_ADMIN_KEY;
   if (given) {
     if (!parseApiKey(given)) {
@@ -89,20 +170,21 @@ async function adminKey(): Promise<string> {
           "e.g. strata_localdev_" + "x".repeat(32),
       );
     }
-    return given;
+    return { key: given, note: "STRATA_ADMIN_KEY" };
   }
   const file = join(stateDir, "admin-key");
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  if (existsSync(file)) return { key: readFileSync(file, "utf8").trim(), note: `in ${file}` };
   const { key } = await generateApiKey();
   writeFileSync(file, key + "\n", { mode: 0o600 });
-  return key;
+  // Shown once, when it is new; later starts point at the file instead of printing a secret again.
+  return { key, note: `${key} (new; kept in ${file})` };
 }
 
 async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
   const parsed = parseApiKey(key);
   if (!parsed) throw new Error("invalid admin key");
   const hash = await hashApiKey(key);
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000, query_timeout: 30_000 });
   await client.connect();
   try {
     await client.query("begin");
@@ -116,6 +198,11 @@ async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
        on conflict (key_prefix) do update set key_hash = excluded.key_hash, role = 'ADMIN', revoked_at = null, user_id = excluded.user_id`,
       [user.rows[0]?.id, parsed.prefix, hash],
     );
+    // Only the current STRATA_ADMIN_KEY stays valid: a changed key must not leave the old one working.
+    await client.query(
+      "update api_keys set revoked_at = now() where user_id = $1 and key_prefix <> $2 and revoked_at is null",
+      [user.rows[0]?.id, parsed.prefix],
+    );
     await client.query("commit");
   } catch (error) {
     await client.query("rollback");
@@ -125,7 +212,15 @@ async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
   }
 }
 
-function spawnWorker(vars: Record<string, string>, workerPort: number, inspectorPort: number): ChildProcess {
+/** Secrets go to wrangler in a 0600 file, not on its command line where `ps` shows them to everyone. */
+function writeWorkerEnv(vars: Record<string, string>): string {
+  const file = join(stateDir, "worker.env");
+  const lines = Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+  return file;
+}
+
+function spawnWorker(envFile: string, workerPort: number, inspectorPort: number): ChildProcess {
   const args = [
     "dev",
     "--local",
@@ -136,8 +231,9 @@ function spawnWorker(vars: Record<string, string>, workerPort: number, inspector
     "--inspector-port",
     String(inspectorPort),
     "--show-interactive-dev-session=false",
+    "--env-file",
+    envFile,
   ];
-  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   return spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
     cwd: root,
     // Own process group: wrangler starts workerd as a grandchild; killing the group reaches it.
@@ -154,15 +250,20 @@ function spawnWorker(vars: Record<string, string>, workerPort: number, inspector
 
 function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
   const pid = child.pid;
-  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (pid === undefined) return Promise.resolve();
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Group already gone.
+    }
+  };
+  // wrangler may be gone while workerd, in its group, still runs: the group is what must die.
+  if (child.exitCode !== null || child.signalCode !== null) {
+    kill("SIGKILL");
+    return Promise.resolve();
+  }
   return new Promise((done) => {
-    const kill = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // Group already gone.
-      }
-    };
     const timer = setTimeout(() => kill("SIGKILL"), graceMs);
     child.once("exit", () => {
       clearTimeout(timer);
@@ -193,6 +294,7 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<{ status: 
 async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync(stateDir, { recursive: true });
+  await killLeftovers();
   const workerPort = port("STRATA_PORT", 8787);
   if (workerPort !== 0 && (await isPortOpen("127.0.0.1", workerPort))) {
     throw new Error(`port ${workerPort} is taken (another npm run dev?); set STRATA_PORT to use another`);
@@ -201,7 +303,7 @@ async function main(): Promise<void> {
   const postgres = await ensurePostgres({ pgliteDataDir: join(stateDir, "pglite") });
   stops.push({ name: "postgres", stop: postgres.stop });
   const databaseUrl = await devDatabaseUrl(postgres);
-  log(`postgres   ${redact(databaseUrl)} (${postgres.origin})`);
+  log(`postgres   ${redactDatabaseUrl(databaseUrl)} (${postgres.origin})`);
   for (const note of postgres.notes) log(`           ${note}`);
   await migrateDatabase(databaseUrl);
   if (!(await isSeeded(databaseUrl))) {
@@ -209,11 +311,12 @@ async function main(): Promise<void> {
     const summary = await seedDatabase(databaseUrl);
     log(`seeded     ${JSON.stringify(summary)}`);
   }
-  const key = await adminKey();
+  const { key, note: adminKeyNote } = await adminKey();
   await ensureAdminKey(databaseUrl, key);
 
   const redis = await ensureRedis({ workDir: join(stateDir, "redis") });
   stops.push({ name: "redis", stop: redis.stop });
+  if (redis.pid !== undefined) recordChild({ name: "redis", pid: redis.pid, group: false, match: "redis-server" });
   log(`redis      ${redis.url} (${redis.origin})`);
 
   const upstashToken = randomBytes(24).toString("hex");
@@ -230,7 +333,7 @@ async function main(): Promise<void> {
   const sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
   log(`sqs        ${sqsEndpoint} (fauxqs)`);
 
-  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const sqs = localSqsClient(sqsEndpoint);
   const urls = await ensureQueues(sqs, QUEUES);
   sqs.destroy();
   // Handlers run in this process and read their configuration the way a Lambda does: from env.
@@ -250,8 +353,7 @@ async function main(): Promise<void> {
   stops.push({ name: "lambda runner", stop: runner.stop });
   log(`runner     ${handlers.queues.length} queue consumer(s), ${handlers.schedules.length} schedule(s): ${SCHEDULES.map((s) => `${s.name} "${s.cron}"`).join(", ")}`);
 
-  const worker = spawnWorker(
-    {
+  const envFile = writeWorkerEnv({
       DATABASE_URL: databaseUrl,
       NEON_BRIDGE_URL: neon.url,
       UPSTASH_REDIS_REST_URL: upstash.url,
@@ -259,10 +361,9 @@ async function main(): Promise<void> {
       SQS_ENDPOINT: sqsEndpoint,
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
-    },
-    workerPort,
-    await freePort(),
-  );
+  });
+  const worker = spawnWorker(envFile, workerPort, await freePort());
+  if (worker.pid !== undefined) recordChild({ name: "worker", pid: worker.pid, group: true, match: "wrangler" });
   stops.push({ name: "worker", stop: () => stopGroup(worker) });
   const workerLog: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -287,15 +388,10 @@ async function main(): Promise<void> {
   }
   log(`worker     ${workerUrl} (wrangler dev → workerd)`);
   log(`health     ${workerUrl}/health → 200 ${health.body}`);
-  log(`admin key  ${key}${process.env.STRATA_ADMIN_KEY ? " (STRATA_ADMIN_KEY)" : ` (generated, kept in ${join(".dev", "admin-key")})`}`);
+  log(`admin key  ${adminKeyNote}`);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
 }
 
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
-}
 
 main().catch((error: unknown) => {
   log(`failed: ${error instanceof Error ? error.message : String(error)}`);

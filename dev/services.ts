@@ -9,6 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { join } from "node:path";
+import pg from "pg";
+import { defaultDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
 
 export interface ServiceHandle {
   url: string;
@@ -16,6 +18,8 @@ export interface ServiceHandle {
   origin: "env" | "local" | "spawned" | "pglite";
   /** Human-readable caveats (e.g. PGlite's single-session limits). */
   notes: string[];
+  /** The process we started, when we started one (so a crashed parent's leftovers can be found). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -72,11 +76,31 @@ export interface EnsurePostgresOptions {
 export async function ensurePostgres(opts: EnsurePostgresOptions = {}): Promise<ServiceHandle> {
   const env = opts.env ?? process.env;
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, origin: "env", notes: [], stop: noop };
-  const localPort = opts.localPort ?? 5432;
-  if (await isPortOpen("127.0.0.1", localPort)) {
-    return { url: `postgres://postgres@127.0.0.1:${localPort}/test`, origin: "local", notes: [], stop: noop };
+  // The local server as libpq would find it (PGHOST, PGPORT, PGUSER, PGPASSWORD), `postgres` database.
+  const url = new URL(defaultDatabaseUrl({ ...env, DATABASE_URL: undefined }));
+  if (opts.localPort !== undefined) url.port = String(opts.localPort);
+  const host = url.searchParams.get("host") ? "127.0.0.1" : url.hostname.replace(/^\[|\]$/g, "");
+  if (await isPortOpen(host, Number(url.port || 5432))) {
+    await assertCanLogIn(url.toString());
+    return { url: url.toString(), origin: "local", notes: [], stop: noop };
   }
   return startPglite(opts);
+}
+
+/** A server that listens but refuses us is a setup problem to report, not a reason to fall back silently. */
+async function assertCanLogIn(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is listening at ${redactDatabaseUrl(url)} but refused us (${error instanceof Error ? error.message : String(error)}). ` +
+        "Set DATABASE_URL, or PGUSER/PGPASSWORD, to a role that may create databases.",
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function startPglite(opts: EnsurePostgresOptions): Promise<ServiceHandle> {
@@ -137,7 +161,7 @@ export async function ensureRedis(opts: EnsureRedisOptions = {}): Promise<Servic
     child.kill("SIGKILL");
     throw new Error(`redis-server did not start listening on 127.0.0.1:${port} within 10 s`);
   }
-  return { url: `redis://127.0.0.1:${port}`, origin: "spawned", notes: [], stop: () => stopChild(child) };
+  return { url: `redis://127.0.0.1:${port}`, origin: "spawned", notes: [], pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. */
