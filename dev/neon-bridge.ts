@@ -9,15 +9,26 @@
  *   column metadata plus rows of raw text, which the driver then parses by type OID exactly as it
  *   does for Neon.
  *
- * Only loopback Postgres addresses are accepted on both doors: a dev tool listening on a port must
- * not become a way to reach arbitrary hosts.
+ * Guards, because a dev tool listening on a port must not become a way in:
+ * - Only loopback addresses are reachable by default on both doors, or exactly the `allowedTargets`
+ *   when given: the bridge must not reach arbitrary hosts.
+ * - Requests carrying an `Origin` header are refused. Browsers send one on every WebSocket upgrade
+ *   and every cross-origin POST, so without this any web page open in the developer's browser could
+ *   tunnel bytes to a local Postgres (or Redis, or any loopback service). The Neon driver in Node
+ *   and in workerd sends none.
+ *
+ * Run directly: `node dev/neon-bridge.ts` (env: NEON_BRIDGE_PORT, default 4444; NEON_BRIDGE_HOST,
+ * default 127.0.0.1; NEON_BRIDGE_ALLOWED_TARGETS, comma-separated host:port list).
  */
+import { realpathSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, connect as tcpConnect, isIP, type Socket } from "node:net";
+import { resolve as resolvePath } from "node:path";
 import type { Duplex } from "node:stream";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { BodyTooLargeError, readBody } from "./http-body.ts";
+import { BodyTooLargeError, CLOSE_CONNECTION, readBody } from "./http-body.ts";
 
 export interface NeonBridgeOptions {
   /** 0 picks an ephemeral port. */
@@ -28,6 +39,14 @@ export interface NeonBridgeOptions {
   connectTimeoutMs?: number;
   /** Bound on one HTTP statement (server-side statement_timeout plus a client-side net); default 30000 ms. */
   queryTimeoutMs?: number;
+  /**
+   * The only Postgres addresses either door may reach, as "host:port" ("[::1]:5432" for IPv6),
+   * compared literally: no DNS, so "localhost:5432" does not admit "127.0.0.1:5432". Replaces
+   * the default, which is any loopback host on any port.
+   */
+  allowedTargets?: readonly string[];
+  /** Largest accepted /sql request body; default 10 MiB. */
+  maxBodyBytes?: number;
 }
 
 export interface NeonBridge {
@@ -40,7 +59,7 @@ export interface NeonBridge {
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 /** Neon caps request bodies too; a runaway body should fail fast instead of filling memory. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Above this many bytes queued towards a slow WebSocket reader, stop reading from Postgres. */
 const WS_HIGH_WATER_BYTES = 1024 * 1024;
 const POOL_MAX_CLIENTS = 10;
@@ -67,16 +86,46 @@ interface Target {
 }
 
 /** Parses `host:port`, `[v6]:port` or a bare `v6:port` (the driver does not bracket IPv6 hosts). */
-function parseAddress(address: string | null): Target | string {
-  if (!address) return "missing ?address=host:port";
+function parseHostPort(address: string): Target | string {
   const cut = address.lastIndexOf(":");
   if (cut <= 0) return `address ${JSON.stringify(address)} is not host:port`;
   let host = address.slice(0, cut);
-  const port = Number(address.slice(cut + 1));
+  const portText = address.slice(cut + 1);
+  const port = /^[0-9]+$/.test(portText) ? Number(portText) : Number.NaN;
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  if (!host) return `address ${JSON.stringify(address)} has no host`;
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `address ${JSON.stringify(address)} has no valid port`;
-  if (!isLoopbackHost(host)) return `address ${JSON.stringify(address)} is not a loopback host; this bridge only reaches local Postgres`;
   return { host, port };
+}
+
+/** One spelling per address, so the allowlist compares like with like ("[::1]:5432" = "::1:5432"). */
+function targetKey(t: Target): string {
+  return `${t.host.toLowerCase()}|${t.port}`;
+}
+
+/** Decides which Postgres addresses the bridge may reach; a string is the refusal message. */
+type TargetPolicy = (t: Target) => string | undefined;
+
+function targetPolicy(allowedTargets: readonly string[] | undefined): TargetPolicy {
+  if (allowedTargets === undefined) {
+    return (t) =>
+      isLoopbackHost(t.host) ? undefined : `${t.host}:${t.port} is not a loopback host; this bridge only reaches local Postgres`;
+  }
+  const allowed = new Set<string>();
+  for (const entry of allowedTargets) {
+    const parsed = parseHostPort(entry);
+    // Failing at start-up beats an allowlist that silently admits nothing.
+    if (typeof parsed === "string") throw new Error(`neon bridge: allowedTargets: ${parsed}`);
+    allowed.add(targetKey(parsed));
+  }
+  return (t) => (allowed.has(targetKey(t)) ? undefined : `${t.host}:${t.port} is not in this bridge's allowedTargets`);
+}
+
+function parseAddress(address: string | null, policy: TargetPolicy): Target | string {
+  if (!address) return "missing ?address=host:port";
+  const target = parseHostPort(address);
+  if (typeof target === "string") return target;
+  return policy(target) ?? target;
 }
 
 // ---------------------------------------------------------------- HTTP /sql
@@ -187,7 +236,7 @@ function beginStatement(req: IncomingMessage): string {
  * the URL itself to pg would honour query parameters such as `host=` or `sslmode=`, which could
  * redirect the bridge off loopback or demand TLS from a local server.
  */
-function connectionConfig(header: string | undefined): pg.ClientConfig {
+function connectionConfig(header: string | undefined, policy: TargetPolicy): pg.ClientConfig {
   if (!header) throw new BridgeHttpError(400, "missing Neon-Connection-String header");
   let url: URL;
   try {
@@ -198,13 +247,14 @@ function connectionConfig(header: string | undefined): pg.ClientConfig {
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new BridgeHttpError(400, "Neon-Connection-String must be a postgres:// URL");
   }
-  const host = url.hostname;
-  if (!host || !isLoopbackHost(host)) {
-    throw new BridgeHttpError(400, `database host ${JSON.stringify(host)} is not a loopback host; this bridge only reaches local Postgres`);
-  }
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  if (!host) throw new BridgeHttpError(400, "Neon-Connection-String has no host");
+  const port = url.port ? Number(url.port) : 5432;
+  const refusal = policy({ host, port });
+  if (refusal) throw new BridgeHttpError(403, `database ${refusal}`);
   const config: pg.ClientConfig = {
-    host: host.startsWith("[") ? host.slice(1, -1) : host,
-    port: url.port ? Number(url.port) : 5432,
+    host,
+    port,
     user: decodeURIComponent(url.username) || "postgres",
     database: decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined,
   };
@@ -279,20 +329,14 @@ function errorResponse(error: unknown): { status: number; body: Record<string, u
   return { status: 502, body: { message } };
 }
 
-async function readRequestBody(req: IncomingMessage): Promise<string> {
-  try {
-    return (await readBody(req, MAX_BODY_BYTES)).toString("utf8");
-  } catch (error) {
-    throw error instanceof BodyTooLargeError ? new BridgeHttpError(413, error.message) : error;
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.writeHead(status, { ...extraHeaders, "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
   res.end(payload);
 }
+
+const ORIGIN_REFUSAL = "requests from web pages (with an Origin header) are refused: this bridge is for the Neon driver in Node or workerd";
 
 class PoolRegistry {
   readonly #pools = new Map<string, pg.Pool>();
@@ -374,15 +418,25 @@ async function runBatch(pool: pg.Pool, queries: SqlQuery[], begin: string): Prom
   }
 }
 
-async function handleSql(req: IncomingMessage, res: ServerResponse, pools: PoolRegistry): Promise<void> {
+interface SqlDoor {
+  pools: PoolRegistry;
+  policy: TargetPolicy;
+  maxBodyBytes: number;
+}
+
+async function handleSql(req: IncomingMessage, res: ServerResponse, door: SqlDoor): Promise<void> {
   try {
     if (req.method !== "POST") throw new BridgeHttpError(405, "use POST /sql");
-    const config = connectionConfig(headerValue(req, "neon-connection-string"));
-    const body = parseBody(await readRequestBody(req));
-    const pool = pools.get(config);
+    const config = connectionConfig(headerValue(req, "neon-connection-string"), door.policy);
+    const body = parseBody((await readBody(req, door.maxBodyBytes)).toString("utf8"));
+    const pool = door.pools.get(config);
     const result = body.kind === "single" ? await runSingle(pool, body.query) : await runBatch(pool, body.queries, beginStatement(req));
     sendJson(res, 200, result);
   } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      sendJson(res, 413, { message: error.message }, CLOSE_CONNECTION);
+      return;
+    }
     const { status, body } = errorResponse(error);
     sendJson(res, status, body);
   }
@@ -395,7 +449,9 @@ function rejectUpgrade(socket: Duplex, status: number, reason: string, message: 
     socket.destroy();
     return;
   }
-  const response = `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`;
+  // Same JSON shape as the HTTP door's errors.
+  const body = JSON.stringify({ message });
+  const response = `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   // Destroy only once the answer is flushed, or the client may see a reset instead of the status.
   socket.end(response, () => socket.destroy());
   setTimeout(() => socket.destroy(), 1_000).unref();
@@ -404,6 +460,61 @@ function rejectUpgrade(socket: Duplex, status: number, reason: string, message: 
 function rawToBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? Buffer.from(data) : data;
+}
+
+const SSL_REQUEST_CODE = 80877103;
+const GSSENC_REQUEST_CODE = 80877104;
+const TERMINATE = 0x58; // 'X'
+
+/**
+ * Follows message boundaries in the driver-to-Postgres direction, only to spot Terminate.
+ * Postgres closes the connection on Terminate and the driver relies on that: its end() sends
+ * Terminate and then waits for the socket to close without closing the WebSocket itself. PGlite's
+ * socket server never closes, so without this `client.end()` would hang there forever.
+ */
+class TerminateWatch {
+  /** Untyped start-up packets (SSLRequest, StartupMessage) come before the typed messages. */
+  #startup = true;
+  /** Set when the stream stops being parseable plaintext (TLS or GSS encryption negotiated). */
+  #blind = false;
+  readonly #header = Buffer.alloc(8);
+  #headerBytes = 0;
+  #skip = 0;
+
+  /** Feeds driver-to-Postgres bytes; true once a complete Terminate message has gone by. */
+  feed(chunk: Buffer): boolean {
+    let at = 0;
+    while (!this.#blind && at < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - at);
+        this.#skip -= n;
+        at += n;
+        continue;
+      }
+      const headerSize = this.#startup ? 8 : 5;
+      const n = Math.min(headerSize - this.#headerBytes, chunk.length - at);
+      chunk.copy(this.#header, this.#headerBytes, at, at + n);
+      this.#headerBytes += n;
+      at += n;
+      if (this.#headerBytes < headerSize) break;
+      this.#headerBytes = 0;
+      if (this.#startup) {
+        const length = this.#header.readInt32BE(0);
+        const code = this.#header.readInt32BE(4);
+        // Whatever follows an encryption request may be TLS/GSS bytes: stop looking rather than guess.
+        if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) this.#blind = true;
+        // Protocol 3.x start-up message: typed messages follow. (A CancelRequest ends the connection anyway.)
+        else if (code >> 16 === 3) this.#startup = false;
+        this.#skip = Math.max(0, length - 8);
+      } else {
+        const type = this.#header[0];
+        const length = this.#header.readInt32BE(1);
+        if (type === TERMINATE && length === 4) return true;
+        this.#skip = Math.max(0, length - 4);
+      }
+    }
+    return false;
+  }
 }
 
 /** Joins a WebSocket and a TCP socket; either side ending or failing ends the other. */
@@ -423,8 +534,13 @@ function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>): void {
   live.add(teardown);
 
   tcp.setNoDelay(true);
+  const watch = new TerminateWatch();
   ws.on("message", (data) => {
-    if (!tcp.write(rawToBuffer(data))) ws.pause();
+    const bytes = rawToBuffer(data);
+    const drained = tcp.write(bytes);
+    // teardown() ends the TCP side after this write is flushed, so Postgres still gets the Terminate.
+    if (watch.feed(bytes)) teardown();
+    else if (!drained) ws.pause();
   });
   tcp.on("drain", () => ws.resume());
   tcp.on("data", (chunk: Buffer) => {
@@ -440,22 +556,27 @@ function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>): void {
   tcp.on("error", teardown);
 }
 
-function handleUpgrade(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  wss: WebSocketServer,
-  connectTimeoutMs: number,
-  live: Set<() => void>,
-): void {
+interface WsDoor {
+  wss: WebSocketServer;
+  policy: TargetPolicy;
+  connectTimeoutMs: number;
+  live: Set<() => void>;
+}
+
+function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, door: WsDoor): void {
+  const { wss, connectTimeoutMs, live } = door;
   // Until ws takes over, errors on the raw socket (client gone mid-handshake) are ours to absorb.
   socket.on("error", () => socket.destroy());
+  if (req.headers.origin !== undefined) {
+    rejectUpgrade(socket, 403, "Forbidden", ORIGIN_REFUSAL);
+    return;
+  }
   const url = new URL(req.url ?? "/", "http://bridge");
   if (url.pathname !== "/v2" && url.pathname !== "/") {
     rejectUpgrade(socket, 404, "Not Found", "WebSocket endpoint is /v2?address=host:port");
     return;
   }
-  const target = parseAddress(url.searchParams.get("address"));
+  const target = parseAddress(url.searchParams.get("address"), door.policy);
   if (typeof target === "string") {
     rejectUpgrade(socket, 403, "Forbidden", target);
     return;
@@ -506,23 +627,27 @@ export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<Neo
   const host = opts.host ?? "127.0.0.1";
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const policy = targetPolicy(opts.allowedTargets);
   const pools = new PoolRegistry(connectTimeoutMs, queryTimeoutMs);
   const live = new Set<() => void>();
   const wss = new WebSocketServer({ noServer: true });
+  const sqlDoor: SqlDoor = { pools, policy, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
+  const wsDoor: WsDoor = { wss, policy, connectTimeoutMs, live };
 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://bridge").pathname;
-    if (path === "/sql") {
-      void handleSql(req, res, pools);
+    if (req.headers.origin !== undefined) {
+      // Answered before the body is read: Node drains an unread body for a keep-alive reuse.
+      sendJson(res, 403, { message: ORIGIN_REFUSAL });
+    } else if (path === "/sql") {
+      void handleSql(req, res, sqlDoor);
     } else if (path === "/" && req.method === "GET") {
       sendJson(res, 200, { ok: true, service: "neon-bridge" });
     } else {
       sendJson(res, 404, { message: "not found: use POST /sql or a WebSocket on /v2?address=host:port" });
     }
   });
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    handleUpgrade(req, socket, head, wss, connectTimeoutMs, live),
-  );
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(req, socket, head, wsDoor));
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -552,9 +677,37 @@ export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<Neo
   };
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the process entry point. `import.meta.main` only exists from Node
+ * 22.18/24.2, so older runtimes compare the script path (through symlinks, e.g. a bin link).
+ */
+function isMain(): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  return real(resolvePath(script)) === real(fileURLToPath(import.meta.url));
+}
+
+if (isMain()) {
   const port = Number(process.env.NEON_BRIDGE_PORT ?? 4444);
-  const bridge = await startNeonBridge({ port, host: process.env.NEON_BRIDGE_HOST ?? "127.0.0.1" });
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`neon-bridge: NEON_BRIDGE_PORT is not a valid port: ${process.env.NEON_BRIDGE_PORT}`);
+    process.exit(1);
+  }
+  const targets = process.env.NEON_BRIDGE_ALLOWED_TARGETS?.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  const bridge = await startNeonBridge({
+    port,
+    host: process.env.NEON_BRIDGE_HOST ?? "127.0.0.1",
+    allowedTargets: targets?.length ? targets : undefined,
+  });
   console.log(`neon bridge listening on ${bridge.url} (fetchEndpoint ${bridge.url}/sql, wsProxy ${new URL(bridge.url).host}/v2)`);
   const stop = (): void => {
     void bridge.close().then(() => process.exit(0));

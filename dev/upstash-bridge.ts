@@ -2,16 +2,22 @@
  * @module Local stand-in for Upstash Redis: speaks the Upstash REST protocol (as @upstash/redis
  * sends it) over a real Redis, so the L2 tier runs unchanged in dev and tests.
  *
+ * Requests carrying an `Origin` header are refused before the token is even checked: browsers send
+ * one on every cross-origin request, and a web page open in the developer's browser has no business
+ * probing (or timing) a local Redis front door. @upstash/redis in Node and workerd sends none.
+ *
  * Run directly: `UPSTASH_REDIS_REST_TOKEN=… node dev/upstash-bridge.ts`
  * (env: REDIS_URL, default redis://127.0.0.1:6379; UPSTASH_BRIDGE_PORT, default 8079).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { BodyTooLargeError, readBody } from "./http-body.ts";
+import { BodyTooLargeError, CLOSE_CONNECTION, readBody } from "./http-body.ts";
 
 export interface UpstashBridgeOptions {
   redisUrl: string;
@@ -22,6 +28,8 @@ export interface UpstashBridgeOptions {
   host?: string;
   /** Upper bound for each request's Redis work; default 5000. */
   commandTimeoutMs?: number;
+  /** Largest accepted request body; default 32 MiB. */
+  maxBodyBytes?: number;
 }
 
 export interface UpstashBridge {
@@ -35,7 +43,7 @@ type RedisReply = Buffer | number | string | null | Error | RedisReply[];
 type JsonReply = string | number | null | JsonReply[];
 type ItemOutcome = { result: JsonReply } | { error: string };
 
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 5000;
 
 /**
@@ -128,21 +136,14 @@ function isReplyError(e: unknown): e is Error {
   return e instanceof Error && e.name === "ReplyError";
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...extraHeaders,
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
   });
   res.end(text);
-}
-
-async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
-  try {
-    return (await readBody(req, MAX_BODY_BYTES));
-  } catch (error) {
-    throw error instanceof BodyTooLargeError ? new BadRequestError(`ERR bridge: ${error.message}`) : error;
-  }
 }
 
 function parseJsonBody(body: Buffer): unknown {
@@ -157,6 +158,7 @@ function parseJsonBody(body: Buffer): unknown {
 export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<UpstashBridge> {
   if (!opts.token) throw new Error("startUpstashBridge: token must be a non-empty string");
   const timeoutMs = opts.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const host = opts.host ?? "127.0.0.1";
   // Hash both sides so the comparison is constant-time regardless of the presented length.
   const expectedAuth = createHash("sha256").update(`Bearer ${opts.token}`).digest();
@@ -291,6 +293,10 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.headers.origin !== undefined) {
+      send(res, 403, { error: "ERR bridge: requests from web pages (with an Origin header) are refused" });
+      return;
+    }
     const auth = req.headers.authorization;
     if (auth === undefined || !timingSafeEqual(createHash("sha256").update(auth).digest(), expectedAuth)) {
       send(res, 401, { error: "Unauthorized" });
@@ -304,7 +310,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     const rawUrl = req.url ?? "/";
     const q = rawUrl.indexOf("?");
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const body = await readRequestBody(req);
+    const body = await readBody(req, maxBodyBytes);
 
     let outcome: [number, unknown];
     if (req.method === "POST" && (pathname === "/pipeline" || pathname === "/multi-exec")) {
@@ -325,7 +331,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return;
-      if (e instanceof BadRequestError) send(res, 400, { error: e.message });
+      if (e instanceof BodyTooLargeError) send(res, 400, { error: `ERR bridge: ${e.message}` }, CLOSE_CONNECTION);
+      else if (e instanceof BadRequestError) send(res, 400, { error: e.message });
       else if (e instanceof BridgeTimeoutError) send(res, 504, { error: e.message });
       else if (e instanceof URIError) send(res, 400, { error: "ERR bridge: malformed percent-encoding in path" });
       else send(res, 502, { error: `ERR bridge: ${e instanceof Error ? e.message : String(e)}` });
@@ -357,10 +364,23 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   };
 }
 
+/**
+ * Whether this module is the process entry point. `import.meta.main` only exists from Node
+ * 22.18/24.2, so older runtimes compare the script path (through symlinks, e.g. a bin link).
+ */
 function isMain(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };
   if (typeof meta.main === "boolean") return meta.main;
-  return process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  return real(resolvePath(script)) === real(fileURLToPath(import.meta.url));
 }
 
 if (isMain()) {

@@ -1,9 +1,17 @@
 /**
  * The official @neondatabase/serverless driver (and Drizzle over db/client.ts) against
  * dev/neon-bridge.ts and a real local Postgres: both the WebSocket and the HTTP path.
+ *
+ * The suite also passes on the PGlite fallback (test/global-setup.ts uses it when no Postgres is
+ * around), which is one backend session shared by every connection: where a test can only show
+ * something with several sessions, it checks what one session can show instead (see
+ * `singleSession`). To run it against a particular server, e.g. a PGlite socket server started by
+ * hand, set STRATA_TEST_NEON_DB=postgres://user@host:port/db.
  */
+import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Client, neon, neonConfig, NeonDbError, Pool } from "@neondatabase/serverless";
 import { sql as dsql } from "drizzle-orm";
 import pg from "pg";
@@ -12,13 +20,29 @@ import WebSocket from "ws";
 import { configureNeon, httpDb, poolDb } from "../../db/client.ts";
 import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
 
-const databaseUrl = inject("databaseUrl") ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+function testDatabaseUrl(): string {
+  const override = process.env.STRATA_TEST_NEON_DB;
+  if (override) return override;
+  // inject() is empty when the suite runs without the project's global setup.
+  return (inject("databaseUrl") as string | undefined) ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+}
+
+const databaseUrl = testDatabaseUrl();
+const dbTarget = new URL(databaseUrl);
+const dbHost = dbTarget.hostname;
+const dbPort = Number(dbTarget.port || 5432);
+const redisUrl = new URL((inject("redisUrl") as string | undefined) ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const suffix = randomBytes(4).toString("hex");
 const table = `nb_items_${suffix}`;
 const typesTable = `nb_types_${suffix}`;
 
 let bridge: NeonBridge;
 let direct: pg.Client;
+/**
+ * True when every connection lands on the same backend (PGlite): then parallel queries share one
+ * session, and an open transaction holds every other connection's queries until it ends.
+ */
+let singleSession = false;
 
 function urlWith(params: Record<string, string>, base = databaseUrl): string {
   const url = new URL(base);
@@ -31,6 +55,20 @@ async function countBackends(applicationName: string): Promise<number> {
     applicationName,
   ]);
   return r.rows[0]?.n ?? -1;
+}
+
+/** Whether the server cancels a statement that outlives statement_timeout (PGlite does not). */
+async function enforcesStatementTimeout(): Promise<boolean> {
+  await direct.query("set statement_timeout = 50");
+  try {
+    await direct.query("select pg_sleep(0.5)");
+    return false;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "57014") return true;
+    throw error;
+  } finally {
+    await direct.query("reset statement_timeout");
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
@@ -47,6 +85,14 @@ beforeAll(async () => {
   configureNeon({ databaseUrl, neonBridgeUrl: bridge.url });
   direct = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
   await direct.connect();
+  const second = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await second.connect();
+  try {
+    const pid = async (c: pg.Client): Promise<number> => (await c.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]?.pid ?? -1;
+    singleSession = (await pid(direct)) === (await pid(second));
+  } finally {
+    await second.end();
+  }
   await direct.query(`create table ${table} (id int primary key, label text not null)`);
   await direct.query(`create table ${typesTable} (
     id int primary key, i int, b bigint, n numeric, f bool, j jsonb, t timestamptz, u uuid, arr text[], x text, bin bytea)`);
@@ -92,8 +138,13 @@ describe("WebSocket path (Pool / Client)", () => {
       );
       expect(results.map((r) => r.rows[0]?.n)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
       const pids = new Set(results.map((r) => r.rows[0]?.pid));
-      expect(pids.size).toBeGreaterThan(1);
-      expect(pids.size).toBeLessThanOrEqual(5);
+      if (singleSession) {
+        expect(pids.size).toBe(1);
+      } else {
+        // Spread over several backends, but never more than the Pool's max.
+        expect(pids.size).toBeGreaterThan(1);
+        expect(pids.size).toBeLessThanOrEqual(5);
+      }
     } finally {
       await pool.end();
     }
@@ -106,7 +157,9 @@ describe("WebSocket path (Pool / Client)", () => {
       try {
         await client.query("BEGIN");
         await client.query(`insert into ${table} (id, label) values (1, 'committed')`);
-        expect((await direct.query(`select 1 from ${table} where id = 1`)).rowCount).toBe(0);
+        // With one shared session, another connection's query waits for the transaction to end,
+        // so isolation cannot be observed mid-transaction; the outcomes below still can.
+        if (!singleSession) expect((await direct.query(`select 1 from ${table} where id = 1`)).rowCount).toBe(0);
         await client.query("COMMIT");
         expect((await direct.query(`select label from ${table} where id = 1`)).rows).toEqual([{ label: "committed" }]);
 
@@ -136,19 +189,45 @@ describe("WebSocket path (Pool / Client)", () => {
     }
   });
 
+  // Both close tests watch the bridge's upstream connections through a counting TCP proxy, which
+  // works on any server; pg_stat_activity adds the server's own view where backends are distinct.
   it("closes the Postgres connection when the driver disconnects", async () => {
     const app = `nb-close-${suffix}`;
-    const pool = new Pool({ connectionString: urlWith({ application_name: app }), max: 3 });
-    await Promise.all([1, 2, 3].map(() => pool.query("select pg_sleep(0.05)")));
-    expect(await countBackends(app)).toBe(3);
-    await pool.end();
-    expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+    const proxy = await countingProxy(dbHost, dbPort);
+    try {
+      const pool = new Pool({ connectionString: urlWith({ application_name: app }, proxy.url(databaseUrl)), max: 3 });
+      await Promise.all([1, 2, 3].map(() => pool.query("select pg_sleep(0.05)")));
+      expect(proxy.open()).toBe(3);
+      if (!singleSession) expect(await countBackends(app)).toBe(3);
+      await pool.end();
+      expect(await waitFor(async () => proxy.open() === 0)).toBe(true);
+      if (!singleSession) expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("ends a tunnel on Terminate even when the server keeps its side open", async () => {
+    // PGlite's socket server behaves like this; the driver's Client.end() waits for the close.
+    const server = await fakePostgres();
+    try {
+      const client = new Client(`postgres://postgres@127.0.0.1:${server.port}/db`);
+      await client.connect();
+      expect(server.open()).toBe(1);
+      const ended = client.end();
+      await expect(Promise.race([ended.then(() => "ended"), new Promise((r) => setTimeout(() => r("hung"), 3_000))])).resolves.toBe("ended");
+      expect(server.sawTerminate()).toBe(true);
+      expect(await waitFor(async () => server.open() === 0, 3_000)).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 
   it("closes the Postgres connection when a client vanishes without a Terminate message", async () => {
     const app = `nb-abrupt-${suffix}`;
     const url = new URL(databaseUrl);
-    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}/v2?address=${url.hostname}:${url.port || 5432}`);
+    const proxy = await countingProxy(dbHost, dbPort);
+    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}/v2?address=127.0.0.1:${proxy.port}`);
     ws.binaryType = "nodebuffer";
     await new Promise<void>((resolve, reject) => {
       ws.once("open", resolve);
@@ -160,10 +239,16 @@ describe("WebSocket path (Pool / Client)", () => {
       });
     });
     ws.send(startupMessage({ user: decodeURIComponent(url.username) || "postgres", database: url.pathname.slice(1), application_name: app }));
-    await ready;
-    expect(await countBackends(app)).toBe(1);
-    ws.terminate();
-    expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+    try {
+      await ready;
+      expect(proxy.open()).toBe(1);
+      if (!singleSession) expect(await countBackends(app)).toBe(1);
+      ws.terminate();
+      expect(await waitFor(async () => proxy.open() === 0)).toBe(true);
+      if (!singleSession) expect(await waitFor(async () => (await countBackends(app)) === 0)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
@@ -410,6 +495,7 @@ describe("bounds and refusals", () => {
   });
 
   it("bounds HTTP queries: bridge statement timeout and httpDb's fetch deadline", async () => {
+    const serverCancels = await enforcesStatementTimeout();
     const strict = await startNeonBridge({ port: 0, queryTimeoutMs: 300 });
     try {
       const res = await fetch(`${strict.url}/sql`, {
@@ -417,8 +503,15 @@ describe("bounds and refusals", () => {
         headers: { "Neon-Connection-String": databaseUrl, "content-type": "application/json" },
         body: JSON.stringify({ query: "select pg_sleep(3)", params: [] }),
       });
-      expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ code: "57014" });
+      if (serverCancels) {
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ code: "57014" });
+      } else {
+        // PGlite cannot interrupt a running statement (no timer signals in WASM): the bridge's own
+        // net under statement_timeout (query timeout + 2 s) ends the wait instead.
+        expect(res.status).toBe(504);
+        expect(await res.json()).toEqual({ message: expect.stringMatching(/timeout/i) });
+      }
     } finally {
       await strict.close();
     }
@@ -445,6 +538,27 @@ describe("bounds and refusals", () => {
     expect(sneaky.status).toBe(200);
   });
 
+  it("answers an oversized /sql body with 413 JSON instead of a connection reset", async () => {
+    const small = await startNeonBridge({ port: 0, maxBodyBytes: 1024 });
+    try {
+      // Megabytes, so the body cannot sit unread in socket buffers: the bridge has to drain it.
+      const body = JSON.stringify({ query: "select $1::text as v", params: ["x".repeat(4 * 1024 * 1024)] });
+      const res = await fetch(`${small.url}/sql`, { method: "POST", headers: { "Neon-Connection-String": databaseUrl }, body });
+      expect(res.status).toBe(413);
+      expect(res.headers.get("connection")).toBe("close");
+      expect(await res.json()).toEqual({ message: "request body exceeds 1024 bytes" });
+      // Under the limit the same bridge still works.
+      const ok = await fetch(`${small.url}/sql`, {
+        method: "POST",
+        headers: { "Neon-Connection-String": databaseUrl },
+        body: JSON.stringify({ query: "select 1 as one", params: [] }),
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("close() ends open tunnels", async () => {
     const extra = await startNeonBridge({ port: 0 });
     const url = new URL(databaseUrl);
@@ -457,6 +571,102 @@ describe("bounds and refusals", () => {
     await extra.close();
     await closed;
     expect(ws.readyState).toBe(WebSocket.CLOSED);
+  });
+});
+
+describe("browser pages and target allowlist", () => {
+  const evil = { Origin: "https://evil.example" };
+  const redisAddress = `${redisUrl.hostname}:${redisUrl.port || 6379}`;
+
+  it("refuses WebSocket upgrades that carry an Origin header, before touching the target", async () => {
+    const refused = await upgradeResponse(bridge, `/v2?address=${redisAddress}`, evil);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({ message: expect.stringMatching(/Origin/) });
+    expect((await upgradeResponse(bridge, `/v2?address=${dbHost}:${dbPort}`, { Origin: "null" })).status).toBe(403);
+    // The same upgrade without Origin (as the driver sends it) is accepted.
+    expect((await upgradeResponse(bridge, `/v2?address=${dbHost}:${dbPort}`)).status).toBe(101);
+  });
+
+  it("refuses HTTP requests that carry an Origin header", async () => {
+    const res = await fetch(`${bridge.url}/sql`, {
+      method: "POST",
+      headers: { ...evil, "Neon-Connection-String": databaseUrl, "content-type": "application/json" },
+      body: JSON.stringify({ query: "select 1", params: [] }),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ message: expect.stringMatching(/Origin/) });
+  });
+
+  it("with allowedTargets, reaches only the listed addresses over both doors", async () => {
+    const strict = await startNeonBridge({ port: 0, allowedTargets: [`${dbHost}:${dbPort}`] });
+    try {
+      // Loopback, but not listed: the default would have let a tunnel to Redis through.
+      expect((await upgradeResponse(strict, `/v2?address=${redisAddress}`)).status).toBe(403);
+      expect((await upgradeResponse(strict, `/v2?address=${dbHost}:${dbPort + 1}`)).status).toBe(403);
+      expect((await upgradeResponse(strict, `/v2?address=${dbHost}:${dbPort}`)).status).toBe(101);
+
+      const query = (connectionString: string): Promise<Response> =>
+        fetch(`${strict.url}/sql`, {
+          method: "POST",
+          headers: { "Neon-Connection-String": connectionString },
+          body: JSON.stringify({ query: "select 1 as one", params: [] }),
+        });
+      const toRedis = new URL(databaseUrl);
+      toRedis.hostname = redisUrl.hostname;
+      toRedis.port = redisUrl.port || "6379";
+      const refused = await query(toRedis.toString());
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ message: expect.stringMatching(/allowedTargets/) });
+      const allowed = await query(databaseUrl);
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toMatchObject({ rows: [["1"]] });
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("matches allowedTargets literally and refuses malformed entries at start-up", async () => {
+    const v6 = await startNeonBridge({ port: 0, allowedTargets: ["[::1]:5999", "LocalHost:5998"] });
+    try {
+      // Bracketed and bare IPv6 spell the same address, and host names ignore case…
+      expect((await upgradeResponse(v6, "/v2?address=::1:5999")).status).not.toBe(403);
+      expect((await upgradeResponse(v6, "/v2?address=localhost:5998")).status).not.toBe(403);
+      // …but no name resolution: 127.0.0.1 is not "localhost".
+      expect((await upgradeResponse(v6, "/v2?address=127.0.0.1:5998")).status).toBe(403);
+    } finally {
+      await v6.close();
+    }
+    await expect(startNeonBridge({ port: 0, allowedTargets: ["no-port"] })).rejects.toThrow(/allowedTargets/);
+    await expect(startNeonBridge({ port: 0, allowedTargets: ["127.0.0.1:99999"] })).rejects.toThrow(/allowedTargets/);
+  });
+});
+
+describe("command line", () => {
+  it("starts when run as a script and stops on SIGTERM", async () => {
+    const script = fileURLToPath(new URL("../../dev/neon-bridge.ts", import.meta.url));
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, NEON_BRIDGE_PORT: "0", NEON_BRIDGE_ALLOWED_TARGETS: `${dbHost}:${dbPort}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+        child.once("exit", (code) => reject(new Error(`exited with ${code} before listening`)));
+      });
+      const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+      expect(url).toBeDefined();
+      const health = await fetch(`${url}/`);
+      expect(await health.json()).toEqual({ ok: true, service: "neon-bridge" });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });
 
@@ -474,19 +684,107 @@ function startupMessage(params: Record<string, string>): Buffer {
 }
 
 /** The HTTP status the bridge answers a WebSocket upgrade on `path` with (101 when it accepts). */
-function upgradeStatus(path: string): Promise<number> {
+async function upgradeStatus(path: string): Promise<number> {
+  return (await upgradeResponse(bridge, path)).status;
+}
+
+/** Status and body of a bridge's answer to a WebSocket upgrade (101 and "" when it accepts). */
+function upgradeResponse(target: NeonBridge, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}${path}`);
+    const ws = new WebSocket(`${target.url.replace("http", "ws")}${path}`, { headers });
     ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, body });
+        ws.terminate();
+      });
     });
     ws.once("open", () => {
-      resolve(101);
+      resolve({ status: 101, body: "" });
       ws.terminate();
     });
     ws.once("error", (e) => reject(e));
   });
+}
+
+/** A TCP forwarder that counts the connections passing through it, whatever the server behind. */
+async function countingProxy(
+  host: string,
+  port: number,
+): Promise<{ port: number; url(base: string): string; open(): number; close(): Promise<void> }> {
+  const inbound = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    inbound.add(client);
+    const upstream = tcpConnect({ host, port });
+    client.pipe(upstream).pipe(client);
+    const done = (): void => {
+      inbound.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    // Counted until the bridge closes its side: the server (PGlite) may never close its own.
+    client.on("close", done);
+    client.on("error", done);
+    upstream.on("close", done);
+    upstream.on("error", done);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    url(base) {
+      const url = new URL(base);
+      url.hostname = "127.0.0.1";
+      url.port = String(address.port);
+      return url.toString();
+    },
+    open: () => inbound.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of inbound) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Just enough of a Postgres server for a client to connect (trust auth, no queries), which,
+ * like PGlite's socket server, never closes a connection on Terminate.
+ */
+async function fakePostgres(): Promise<{ port: number; open(): number; sawTerminate(): boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let terminated = false;
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => s.destroy());
+    let started = false;
+    s.on("data", (chunk: Buffer) => {
+      if (!started) {
+        started = true;
+        // AuthenticationOk, then ReadyForQuery (idle).
+        s.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]));
+        return;
+      }
+      if (chunk.includes(Buffer.from([0x58, 0, 0, 0, 4]))) terminated = true;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    open: () => sockets.size,
+    sawTerminate: () => terminated,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 async function unusedPort(): Promise<number> {

@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
@@ -306,12 +308,78 @@ describe("wire protocol details", () => {
     }
   });
 
+  it("refuses requests that carry an Origin header, even with the right token", async () => {
+    // A web page in the developer's browser must not be able to probe the local Redis door.
+    for (const [method, path, body] of [
+      ["POST", "/", JSON.stringify(["ping"])],
+      ["POST", "/pipeline", JSON.stringify([["ping"]])],
+      ["GET", "/ping", undefined],
+      ["OPTIONS", "/", undefined],
+    ] as const) {
+      const res = await fetch(`${bridge.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, origin: "https://evil.example" },
+        body,
+      });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(await res.json()).toEqual({ error: expect.stringMatching(/Origin/) });
+    }
+    // Without Origin, as @upstash/redis sends it, the same request goes through.
+    expect(await raw("/", JSON.stringify(["ping"]))).toEqual({ status: 200, json: { result: "PONG" } });
+  });
+
+  it("answers an oversized body with a JSON 400 instead of a connection reset", async () => {
+    const small = await startUpstashBridge({ redisUrl, token, port: 0, maxBodyBytes: 1024 });
+    try {
+      // Megabytes, so the body cannot sit unread in socket buffers: the bridge has to drain it.
+      const body = JSON.stringify(["set", `${prefix}big`, "x".repeat(4 * 1024 * 1024)]);
+      const res = await fetch(small.url, { method: "POST", headers: { authorization: `Bearer ${token}` }, body });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("connection")).toBe("close");
+      expect(await res.json()).toEqual({ error: "ERR bridge: request body exceeds 1024 bytes" });
+      expect(await direct.exists(`${prefix}big`)).toBe(0);
+      const ok = await fetch(small.url, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(["ping"]) });
+      expect(await ok.json()).toEqual({ result: "PONG" });
+    } finally {
+      await small.close();
+    }
+  });
+
   it("supports path-style commands", async () => {
     const headers = { authorization: `Bearer ${token}` };
     const set = await fetch(`${bridge.url}/set/${encodeURIComponent(`${prefix}path`)}/a%20b`, { headers });
     expect(await set.json()).toEqual({ result: "OK" });
     const get = await fetch(`${bridge.url}/get/${encodeURIComponent(`${prefix}path`)}`, { headers });
     expect(await get.json()).toEqual({ result: "a b" });
+  });
+});
+
+describe("command line", () => {
+  it("starts when run as a script and stops on SIGTERM", async () => {
+    const script = fileURLToPath(new URL("../../dev/upstash-bridge.ts", import.meta.url));
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, UPSTASH_REDIS_REST_TOKEN: token, UPSTASH_BRIDGE_PORT: "0", REDIS_URL: redisUrl },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+        child.once("exit", (code) => reject(new Error(`exited with ${code} before listening`)));
+      });
+      const url = /upstash-bridge: (http:\/\/\S+)/.exec(line)?.[1];
+      expect(url).toBeDefined();
+      const res = await fetch(`${url}/ping`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await res.json()).toEqual({ result: "PONG" });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });
 
