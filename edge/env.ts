@@ -14,6 +14,13 @@ export interface Bindings {
   AWS_REGION?: string;
   AWS_ACCESS_KEY_ID: string;
   AWS_SECRET_ACCESS_KEY: string;
+  /**
+   * Secret, optional. JSON `{"<keyId>": "<base64 of 32 bytes>", …}`: AES-256-GCM keys for
+   * strategies with encryption on. Old keys stay listed so entries written with them still decrypt.
+   */
+  STRATA_ENCRYPTION_KEYS?: string;
+  /** The key id in STRATA_ENCRYPTION_KEYS used for new writes. */
+  STRATA_ENCRYPTION_KEY_ID?: string;
   /** Upper bound for any single call to Postgres, Redis or SQS, in milliseconds (default 2000). */
   DEPENDENCY_TIMEOUT_MS?: string;
 }
