@@ -132,7 +132,9 @@ export function seedLayers(createdBy: string): NewCacheLayer[] {
       },
       isDistributed: true,
       compressionEnabled: true,
-      encryptionEnabled: true,
+      // Off at the layer: encryption costs ~50 µs per read, so only strategies holding personal
+      // data (user-profile) turn it on for themselves.
+      encryptionEnabled: false,
       createdBy,
     },
     {

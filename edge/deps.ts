@@ -77,6 +77,9 @@ export const edgeRedis = memo<Redis>((env) => {
         signal: () => AbortSignal.timeout(timeoutMs),
         retry: false,
         enableTelemetry: false,
+        // Everything Strata stores is ASCII (cache values are base64 inside the tier format), so
+        // base64 response encoding would only add work (about 1 ms on a 64 KiB hit).
+        responseEncoding: false,
       }),
   };
 });

@@ -21,6 +21,10 @@ export interface Bindings {
   STRATA_ENCRYPTION_KEYS?: string;
   /** The key id in STRATA_ENCRYPTION_KEYS used for new writes. */
   STRATA_ENCRYPTION_KEY_ID?: string;
+  /** Prefix of every Redis key the cache writes (default `strata:v1:`); tests isolate runs with it. */
+  STRATA_KEY_PREFIX?: string;
+  /** Namespace of the Cache API's synthetic URLs (default `strata`). */
+  STRATA_CACHE_NAMESPACE?: string;
   /** Upper bound for any single call to Postgres, Redis or SQS, in milliseconds (default 2000). */
   DEPENDENCY_TIMEOUT_MS?: string;
 }

@@ -3,11 +3,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
 import { jsonError, onError } from "./errors.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { cacheRoutes } from "./routes/cache.ts";
 import { health } from "./routes/health.ts";
+import { resourceRoutes } from "./routes/resources.ts";
 
 export const app = new Hono<AppEnv>()
   .route("/", health)
   .route("/", apiKeyRoutes)
+  .route("/", resourceRoutes)
+  .route("/", cacheRoutes)
   .notFound((c) => jsonError(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   .onError(onError);
 

@@ -10,7 +10,9 @@ import type { TestProject } from "vitest/node";
 import { startFauxqs } from "fauxqs";
 import { QUEUES } from "../functions/queues.ts";
 import { ensureQueues, localSqsClient } from "../dev/lambda-runner.ts";
+import { generateEncryptionKey } from "../core/crypto/keyring.ts";
 import { migrateDatabase } from "../db/migrate.ts";
+import { seedDatabase } from "../db/seed.ts";
 import { startNeonBridge } from "../dev/neon-bridge.ts";
 import { ensurePostgres, ensureRedis } from "../dev/services.ts";
 import { startUpstashBridge } from "../dev/upstash-bridge.ts";
@@ -25,6 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     stops.push(postgres.stop);
     const databaseUrl = await createScratchDatabase(postgres.url, stops);
     await migrateDatabase(databaseUrl);
+    // Layers and strategies as a user gets them, plus a small resource graph; suites that need
+    // exact data create their own rows with fresh ids.
+    await seedDatabase(databaseUrl, { resources: 200 });
 
     const redis = await ensureRedis();
     stops.push(redis.stop);
@@ -47,6 +52,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     project.provide("databaseUrl", databaseUrl);
     project.provide("blackholePort", blackhole.port);
+    project.provide("runId", randomBytes(4).toString("hex"));
+    project.provide("encryptionKeys", JSON.stringify({ t1: generateEncryptionKey() }));
     project.provide("redisUrl", redis.url);
     project.provide("upstashUrl", upstash.url);
     project.provide("upstashToken", upstashToken);

@@ -11,6 +11,10 @@ declare module "vitest" {
     neonBridgeUrl: string;
     /** A loopback port that accepts connections and never answers (a hung dependency). */
     blackholePort: number;
+    /** Unique per `npm test` run: Redis key prefixes and Cache API namespaces are built from it. */
+    runId: string;
+    /** STRATA_ENCRYPTION_KEYS for the worker under test (key id `t1`). */
+    encryptionKeys: string;
     /** fauxqs SQS endpoint. */
     sqsEndpoint: string;
   }

@@ -264,7 +264,7 @@ describe("resolveStrategy", () => {
       refreshAheadFraction: 0.8,
       compression: true,
       compressionThresholdBytes: 1024,
-      encryption: true,
+      encryption: false, // the seed keeps encryption off at the L2 layer
       isDefault: false,
     });
   });
@@ -355,7 +355,7 @@ describe("defaultStrategy", () => {
       refreshAheadFraction: 0.8,
       compression: true,
       compressionThresholdBytes: 1024,
-      encryption: true,
+      encryption: false,
       isDefault: true,
     });
   });

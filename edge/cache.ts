@@ -1,0 +1,134 @@
+/**
+ * @module The cache engine of this isolate, wired from bindings: isolate memory sized and
+ * ordered by the L1_APPLICATION layer row, the colo's Cache API, Upstash Redis behind a circuit
+ * breaker, strategies from Postgres (reloaded on a Redis version bump), and the counters and
+ * key-registry deltas flushed in the background.
+ */
+import { CircuitBreaker } from "../core/circuit-breaker.ts";
+import { Keyring } from "../core/crypto/keyring.ts";
+import { CacheEngine, type ReadObservation, type RequestContext } from "../core/engine/engine.ts";
+import { KeyRegistryBuffer } from "../core/key-registry.ts";
+import type { EvictionPolicyName } from "../core/memory/policies/index.ts";
+import { MetricsRecorder } from "../core/metrics.ts";
+import { ConfigCache, type StrategyRegistry } from "../core/strategy/registry.ts";
+import { RedisVersionSource } from "../core/strategy/redis-version.ts";
+import { MemoryTier } from "../core/tiers/memory.ts";
+import { RedisTier } from "../core/tiers/redis.ts";
+import { DrizzleConfigSource } from "../db/config-source.ts";
+import { keyRegistrySink } from "../db/key-registry.ts";
+import { dependencyTimeoutMs, edgeDb, edgeRedis } from "./deps.ts";
+import type { Bindings } from "./env.ts";
+import { CacheApiTier } from "./tiers/cache-api.ts";
+
+/** Used when no active L1_APPLICATION layer exists: small, so a misconfiguration cannot exhaust the isolate. */
+const FALLBACK_L1 = { maxSizeBytes: 16 * 1024 * 1024, evictionPolicy: "LRU" as EvictionPolicyName };
+
+interface IsolateState {
+  fingerprint: string;
+  config: ConfigCache;
+  breaker: CircuitBreaker;
+  metrics: MetricsRecorder;
+  registryBuffer: KeyRegistryBuffer;
+  keyring: Promise<Keyring | undefined>;
+  engine?: { l1Fingerprint: string; engine: CacheEngine };
+}
+
+let state: IsolateState | undefined;
+
+function fingerprint(env: Bindings): string {
+  return JSON.stringify([
+    env.DATABASE_URL,
+    env.NEON_BRIDGE_URL,
+    env.UPSTASH_REDIS_REST_URL,
+    env.UPSTASH_REDIS_REST_TOKEN,
+    env.STRATA_KEY_PREFIX,
+    env.STRATA_CACHE_NAMESPACE,
+    env.STRATA_ENCRYPTION_KEYS,
+    env.STRATA_ENCRYPTION_KEY_ID,
+    env.DEPENDENCY_TIMEOUT_MS,
+  ]);
+}
+
+function isolate(env: Bindings): IsolateState {
+  const fp = fingerprint(env);
+  if (state?.fingerprint === fp) return state;
+  const timeoutMs = dependencyTimeoutMs(env);
+  state = {
+    fingerprint: fp,
+    config: new ConfigCache({
+      source: new DrizzleConfigSource(edgeDb(env)),
+      versionSource: new RedisVersionSource(edgeRedis(env)),
+      timeoutMs: timeoutMs * 2,
+    }),
+    // Five straight failures open it; one probe every 5 s while Redis is away.
+    breaker: new CircuitBreaker({ dependency: "redis", failureThreshold: 5, openMs: 5_000 }),
+    metrics: new MetricsRecorder(),
+    registryBuffer: new KeyRegistryBuffer(),
+    keyring: Keyring.fromBindings(env.STRATA_ENCRYPTION_KEYS, env.STRATA_ENCRYPTION_KEY_ID),
+  };
+  return state;
+}
+
+export interface EdgeCache {
+  engine: CacheEngine;
+  registry: StrategyRegistry;
+  /** Hands due counter and registry flushes to waitUntil; call once per request, after the read. */
+  scheduleFlushes(): void;
+}
+
+export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<EdgeCache> {
+  const s = isolate(env);
+  const registry = await s.config.get((work) => ctx.waitUntil(work));
+  const l1 = registry.l1Layer() ?? FALLBACK_L1;
+  const l1Fingerprint = `${l1.evictionPolicy}:${l1.maxSizeBytes}`;
+  if (s.engine?.l1Fingerprint !== l1Fingerprint) {
+    // A changed L1 layer row (policy or size) takes effect with a fresh isolate memory.
+    s.engine = { l1Fingerprint, engine: await buildEngine(env, s, l1.maxSizeBytes, l1.evictionPolicy) };
+  }
+  const engine = s.engine.engine;
+  return {
+    engine,
+    registry,
+    scheduleFlushes() {
+      const metricsFlush = s.metrics.maybeFlush(edgeRedis(env));
+      if (metricsFlush) ctx.waitUntil(metricsFlush);
+      const registryFlush = s.registryBuffer.maybeFlush(keyRegistrySink(edgeDb(env)));
+      if (registryFlush) ctx.waitUntil(registryFlush);
+    },
+  };
+}
+
+async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number, policy: EvictionPolicyName): Promise<CacheEngine> {
+  const timeoutMs = dependencyTimeoutMs(env);
+  let engine: CacheEngine | undefined;
+  const l1 = new MemoryTier({
+    maxSizeBytes,
+    policy,
+    onEvict: (_key, _entry, reason) => {
+      if (reason === "capacity") s.metrics.evicted("L1_APPLICATION", engine?.strategyOfEvicted(_entry) ?? "unknown");
+    },
+  });
+  engine = new CacheEngine({
+    l1,
+    cdn: new CacheApiTier({ namespace: env.STRATA_CACHE_NAMESPACE ?? "strata", timeoutMs }),
+    l2: new RedisTier({ client: edgeRedis(env), keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:", timeoutMs }),
+    l2Breaker: s.breaker,
+    keyring: await s.keyring,
+    onRead: (o: ReadObservation) => {
+      s.metrics.record(o);
+      s.registryBuffer.record(o);
+    },
+  });
+  return engine;
+}
+
+/** Test and admin hook: writes pending counters and registry deltas now. */
+export async function flushIsolate(env: Bindings): Promise<void> {
+  const s = isolate(env);
+  await Promise.all([s.metrics.flush(edgeRedis(env)), s.registryBuffer.flush(keyRegistrySink(edgeDb(env)))]);
+}
+
+/** Test hook: the current isolate state (engine, breaker, counters), if built. */
+export function isolateState(): IsolateState | undefined {
+  return state;
+}

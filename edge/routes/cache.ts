@@ -1,0 +1,72 @@
+/**
+ * @module The seeds' generic cache operations (cache-aside): `GET | PUT | DELETE /v1/cache/{key}`.
+ * The key picks its strategy by pattern (else the documented default strategy); there is no
+ * origin, so a miss is a 404.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { keyProblem } from "../../core/strategy/pattern.ts";
+import { requireRole } from "../auth.ts";
+import { edgeCache } from "../cache.ts";
+import type { AppEnv } from "../env.ts";
+import { HttpError, jsonError, validate } from "../errors.ts";
+import { cacheHeaders } from "./resources.ts";
+
+const MAX_TTL_SECONDS = 365 * 24 * 3600;
+const MAX_VALUE_BYTES = 1024 * 1024;
+
+const putBody = z.strictObject({
+  value: z.json().refine((v) => v !== undefined, { message: "is required" }),
+  ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+  tags: z.array(z.string().min(1).max(100).regex(/^[^\s,]+$/, "no whitespace or commas")).max(16).optional(),
+});
+
+/** Hono decodes the path; the key is everything after /v1/cache/, slashes included. */
+function keyOf(raw: string | undefined): string {
+  const key = raw ?? "";
+  const problem = keyProblem(key);
+  if (problem) throw new HttpError(400, "invalid_request", `path.key: ${problem}`, "path.key");
+  // Control characters have no place in a key and would make logs and SCAN patterns ambiguous.
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw new HttpError(400, "invalid_request", "path.key: control characters are not allowed", "path.key");
+  return key;
+}
+
+async function readBody(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (new TextEncoder().encode(text).byteLength > MAX_VALUE_BYTES) {
+    throw new HttpError(413, "payload_too_large", `body: larger than ${MAX_VALUE_BYTES} bytes`, "body");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_request", "body: must be a JSON object", "body");
+  }
+}
+
+export const cacheRoutes = new Hono<AppEnv>()
+  .get("/v1/cache/:key{.+}", requireRole("VIEWER"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    const cache = await edgeCache(c.env, c.executionCtx);
+    const { strategy } = cache.registry.forKey(key);
+    const result = await cache.engine.read({ key, strategy }, c.executionCtx);
+    cache.scheduleFlushes();
+    cacheHeaders(c, result, strategy);
+    const e = result.envelope;
+    if (!e || e.negative) return jsonError(c, 404, "not_found", `path.key: ${key} is not cached`, "path.key");
+    return c.json({ key, value: e.value, tags: e.tags, strategy: strategy.name, storedAt: new Date(e.storedAt).toISOString() });
+  })
+  .put("/v1/cache/:key{.+}", requireRole("OPERATOR"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    const body = validate(putBody, await readBody(c.req.raw), "body");
+    const cache = await edgeCache(c.env, c.executionCtx);
+    const { strategy } = cache.registry.forKey(key);
+    const ttlMs = (body.ttl ?? strategy.ttlMs / 1000) * 1000;
+    const envelope = await cache.engine.put(key, strategy, { value: body.value, version: String(Date.now()), tags: body.tags ?? [] }, { ttlMs });
+    return c.json({ key, strategy: strategy.name, ttl: ttlMs / 1000, tags: envelope.tags, storedAt: new Date(envelope.storedAt).toISOString() });
+  })
+  .delete("/v1/cache/:key{.+}", requireRole("OPERATOR"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    const cache = await edgeCache(c.env, c.executionCtx);
+    await cache.engine.delete(key);
+    return c.body(null, 204);
+  });
