@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { startFauxqs } from "fauxqs";
 import pg from "pg";
 import { generateApiKey, hashApiKey, parseApiKey } from "../core/auth/api-key.ts";
+import { generateEncryptionKey } from "../core/crypto/keyring.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { redactDatabaseUrl } from "../db/url.ts";
 import { seedDatabase } from "../db/seed.ts";
@@ -180,6 +181,13 @@ async function adminKey(): Promise<{ key: string; note: string }> {
   return { key, note: `${key} (new; kept in ${file})` };
 }
 
+/** A local AES-256 key for strategies with encryption on, generated once and kept in the state dir. */
+function devEncryptionKeys(): { keys: string; keyId: string } {
+  const file = join(stateDir, "encryption-keys.json");
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify({ dev1: generateEncryptionKey() }), { mode: 0o600 });
+  return { keys: readFileSync(file, "utf8").trim(), keyId: "dev1" };
+}
+
 async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
   const parsed = parseApiKey(key);
   if (!parsed) throw new Error("invalid admin key");
@@ -215,7 +223,11 @@ async function ensureAdminKey(databaseUrl: string, key: string): Promise<void> {
 /** Secrets go to wrangler in a 0600 file, not on its command line where `ps` shows them to everyone. */
 function writeWorkerEnv(vars: Record<string, string>): string {
   const file = join(stateDir, "worker.env");
-  const lines = Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  // Single quotes: dotenv takes the text literally (JSON values keep their double quotes).
+  const lines = Object.entries(vars).map(([k, v]) => {
+    if (v.includes("'") || v.includes("\n")) throw new Error(`${k} cannot be passed to the worker: it contains a quote or newline`);
+    return `${k}='${v}'`;
+  });
   writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
   return file;
 }
@@ -353,6 +365,7 @@ async function main(): Promise<void> {
   stops.push({ name: "lambda runner", stop: runner.stop });
   log(`runner     ${handlers.queues.length} queue consumer(s), ${handlers.schedules.length} schedule(s): ${SCHEDULES.map((s) => `${s.name} "${s.cron}"`).join(", ")}`);
 
+  const encryption = devEncryptionKeys();
   const envFile = writeWorkerEnv({
       DATABASE_URL: databaseUrl,
       NEON_BRIDGE_URL: neon.url,
@@ -361,6 +374,8 @@ async function main(): Promise<void> {
       SQS_ENDPOINT: sqsEndpoint,
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
+      STRATA_ENCRYPTION_KEYS: encryption.keys,
+      STRATA_ENCRYPTION_KEY_ID: encryption.keyId,
   });
   const worker = spawnWorker(envFile, workerPort, await freePort());
   if (worker.pid !== undefined) recordChild({ name: "worker", pid: worker.pid, group: true, match: "wrangler" });
