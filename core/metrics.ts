@@ -2,11 +2,11 @@
  * @module Per-isolate counters for every read, flushed to Redis in one pipelined call at most
  * every few seconds, in the layout the metrics-rollup Lambda reads (docs/metrics.md).
  *
- * Layout, per hour (UTC) × layer × strategy:
- *   hash  strata:metrics:{YYYYMMDDHH}:{LAYER_NAME}:{strategyId}
+ * Layout, per hour (UTC) × layer × strategy, under the deployment's key prefix (default `strata:v1:`):
+ *   hash  {prefix}metrics:{YYYYMMDDHH}:{LAYER_NAME}:{strategyId}
  *         fields hits, misses, stale, errors, evictions, bytes, lat_le_{bound} (cumulative-free
  *         bucket counts; `lat_le_inf` for the overflow)
- *   set   strata:metrics:index:{YYYYMMDDHH}   the hash keys written that hour
+ *   set   {prefix}metrics:index:{YYYYMMDDHH}   the hash keys written that hour
  * Both expire after 48 hours: the rollup runs hourly, so two days is ample slack.
  */
 import type { CacheStatusMember } from "./engine/cache-status.ts";
@@ -42,12 +42,14 @@ export function hourBucket(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 13).replace(/[-T]/g, "");
 }
 
-export function metricsKey(hour: string, layer: LayerName, strategyId: string): string {
-  return `strata:metrics:${hour}:${layer}:${strategyId}`;
+export const DEFAULT_METRICS_PREFIX = "strata:v1:";
+
+export function metricsKey(prefix: string, hour: string, layer: LayerName, strategyId: string): string {
+  return `${prefix}metrics:${hour}:${layer}:${strategyId}`;
 }
 
-export function metricsIndexKey(hour: string): string {
-  return `strata:metrics:index:${hour}`;
+export function metricsIndexKey(prefix: string, hour: string): string {
+  return `${prefix}metrics:index:${hour}`;
 }
 
 export function latencyField(ms: number): string {
@@ -57,6 +59,8 @@ export function latencyField(ms: number): string {
 
 export interface MetricsRecorderOptions {
   flushIntervalMs?: number;
+  /** Redis key prefix (the same one the L2 tier uses); default `strata:v1:`. */
+  keyPrefix?: string;
   now?: () => number;
 }
 
@@ -67,15 +71,17 @@ export class MetricsRecorder {
   #flushing: Promise<void> | undefined;
   readonly #intervalMs: number;
   readonly #now: () => number;
+  readonly #prefix: string;
 
   constructor(opts: MetricsRecorderOptions = {}) {
     this.#intervalMs = opts.flushIntervalMs ?? 5_000;
+    this.#prefix = opts.keyPrefix ?? DEFAULT_METRICS_PREFIX;
     this.#now = opts.now ?? Date.now;
     this.#lastFlush = this.#now();
   }
 
   #add(layer: LayerName, strategyId: string, field: string, n = 1): void {
-    const key = metricsKey(hourBucket(this.#now()), layer, strategyId);
+    const key = metricsKey(this.#prefix, hourBucket(this.#now()), layer, strategyId);
     let fields = this.#pending.get(key);
     if (!fields) this.#pending.set(key, (fields = new Map()));
     fields.set(field, (fields.get(field) ?? 0) + n);
@@ -143,7 +149,7 @@ export class MetricsRecorder {
       for (const [key, fields] of batch) {
         for (const [field, n] of fields) pipe.hincrby(key, field, n);
         pipe.expire(key, METRICS_TTL_SECONDS);
-        const hour = key.split(":")[2] ?? "";
+        const hour = /metrics:(\d{10}):/.exec(key)?.[1] ?? "";
         const list = indexes.get(hour) ?? [];
         list.push(key);
         indexes.set(hour, list);
@@ -151,8 +157,8 @@ export class MetricsRecorder {
       for (const [hour, keys] of indexes) {
         const [first, ...rest] = keys;
         if (first === undefined) continue;
-        pipe.sadd(metricsIndexKey(hour), first, ...rest);
-        pipe.expire(metricsIndexKey(hour), METRICS_TTL_SECONDS);
+        pipe.sadd(metricsIndexKey(this.#prefix, hour), first, ...rest);
+        pipe.expire(metricsIndexKey(this.#prefix, hour), METRICS_TTL_SECONDS);
       }
       await pipe.exec();
     })()

@@ -62,7 +62,7 @@ function isolate(env: Bindings): IsolateState {
     }),
     // Five straight failures open it; one probe every 5 s while Redis is away.
     breaker: new CircuitBreaker({ dependency: "redis", failureThreshold: 5, openMs: 5_000 }),
-    metrics: new MetricsRecorder(),
+    metrics: new MetricsRecorder({ keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:" }),
     registryBuffer: new KeyRegistryBuffer(),
     keyring: Keyring.fromBindings(env.STRATA_ENCRYPTION_KEYS, env.STRATA_ENCRYPTION_KEY_ID),
   };
