@@ -17,8 +17,15 @@
  *   tunnel bytes to a local Postgres (or Redis, or any loopback service). The Neon driver in Node
  *   and in workerd sends none.
  *
+ * Query statistics (`exposeStats`, off by default) let tests count origin queries at the last hop
+ * before Postgres, whichever door and driver they took: every statement the bridge passes on is
+ * recorded (text, parameters, time, door), readable in-process with `stats()` and over HTTP at
+ * `GET /__stats?contains=…` (reset with `POST /__stats/reset`). StatementLog says what is kept,
+ * TunnelStatements what counts as a statement on the WebSocket door.
+ *
  * Run directly: `node dev/neon-bridge.ts` (env: NEON_BRIDGE_PORT, default 4444; NEON_BRIDGE_HOST,
- * default 127.0.0.1; NEON_BRIDGE_ALLOWED_TARGETS, comma-separated host:port list).
+ * default 127.0.0.1; NEON_BRIDGE_ALLOWED_TARGETS, comma-separated host:port list;
+ * NEON_BRIDGE_EXPOSE_STATS=1 turns the statistics on).
  */
 import { realpathSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -47,12 +54,54 @@ export interface NeonBridgeOptions {
   allowedTargets?: readonly string[];
   /** Largest accepted /sql request body; default 10 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Record every statement passed on to Postgres and serve `GET /__stats` and
+   * `POST /__stats/reset`; default false (then those paths answer 404 and stats() throws).
+   */
+  exposeStats?: boolean;
+}
+
+export type StatementTransport = "http" | "ws";
+
+/** One statement as the bridge passed it on. */
+export interface StatementRecord {
+  /** Statement text, first 500 characters ("" when a WebSocket Bind names a statement the bridge never saw parsed). */
+  text: string;
+  /**
+   * Parameter values, first 20, each first 200 characters; null is SQL NULL. Binary-format
+   * values (the WebSocket door, e.g. bytea) appear as `\x` + hex.
+   */
+  params: Array<string | null>;
+  /** When the bridge passed it on, ms since the epoch. */
+  at: number;
+  transport: StatementTransport;
+}
+
+export interface NeonBridgeStats {
+  /** Statements passed on since start or the last reset: exact, however many the log retains. */
+  total: number;
+  /** The same, per door: exact. */
+  byTransport: Record<StatementTransport, number>;
+  /** How many of the latest statements the log still holds (at most 10,000): `matching` counts among these. */
+  retained: number;
+  /** Retained statements whose text or any parameter contains the filter (all retained without one). */
+  matching: number;
+  /** The last 200 matching statements, oldest first. */
+  statements: StatementRecord[];
 }
 
 export interface NeonBridge {
   /** e.g. http://127.0.0.1:4444 — `${url}/sql` is the fetch endpoint, `host:port/v2` the WebSocket proxy. */
   url: string;
   port: number;
+  /**
+   * Statement statistics, optionally only statements whose text or a parameter contains
+   * `contains` (case-sensitive). Throws unless the bridge was started with `exposeStats`: an
+   * empty answer would let "no query reached Postgres" assertions pass for the wrong reason.
+   */
+  stats(filter?: { contains?: string }): NeonBridgeStats;
+  /** Forgets all recorded statements and zeroes the counters; throws unless `exposeStats`. */
+  resetStats(): void;
   close(): Promise<void>;
 }
 
@@ -126,6 +175,73 @@ function parseAddress(address: string | null, policy: TargetPolicy): Target | st
   const target = parseHostPort(address);
   if (typeof target === "string") return target;
   return policy(target) ?? target;
+}
+
+// ---------------------------------------------------------------- statement statistics
+
+const STATS_LOG_CAPACITY = 10_000;
+const STATS_MAX_RETURNED = 200;
+const STATS_TEXT_CHARS = 500;
+const STATS_MAX_PARAMS = 20;
+const STATS_PARAM_CHARS = 200;
+
+/** First `chars` characters of UTF-8 bytes, decoding no more bytes than that many characters can take. */
+function clippedUtf8(bytes: Buffer, chars: number): string {
+  return bytes.toString("utf8", 0, Math.min(bytes.length, chars * 4)).slice(0, chars);
+}
+
+function clipParams(params: ReadonlyArray<string | null>): Array<string | null> {
+  return params.slice(0, STATS_MAX_PARAMS).map((p) => (p === null ? null : p.slice(0, STATS_PARAM_CHARS)));
+}
+
+/**
+ * What the bridge passed on to Postgres. The counters are exact; the statements themselves sit in
+ * a ring of the last STATS_LOG_CAPACITY, so a long test run cannot grow the bridge without bound.
+ */
+class StatementLog {
+  readonly #ring: Array<StatementRecord | undefined> = new Array<StatementRecord | undefined>(STATS_LOG_CAPACITY);
+  /** Slot the next record goes to. */
+  #next = 0;
+  #retained = 0;
+  #total = 0;
+  #byTransport: Record<StatementTransport, number> = { http: 0, ws: 0 };
+
+  record(transport: StatementTransport, text: string, params: Array<string | null>): void {
+    this.#ring[this.#next] = { text: text.slice(0, STATS_TEXT_CHARS), params, at: Date.now(), transport };
+    this.#next = (this.#next + 1) % STATS_LOG_CAPACITY;
+    this.#retained = Math.min(this.#retained + 1, STATS_LOG_CAPACITY);
+    this.#total++;
+    this.#byTransport[transport]++;
+  }
+
+  stats(contains: string | undefined): NeonBridgeStats {
+    const matches = (r: StatementRecord): boolean =>
+      contains === undefined || r.text.includes(contains) || r.params.some((p) => p !== null && p.includes(contains));
+    let matching = 0;
+    const latest: StatementRecord[] = [];
+    // Newest first, so the returned slice is the latest matches without holding every match.
+    for (let i = 1; i <= this.#retained; i++) {
+      const record = this.#ring[(this.#next - i + STATS_LOG_CAPACITY) % STATS_LOG_CAPACITY];
+      if (record === undefined || !matches(record)) continue;
+      matching++;
+      if (latest.length < STATS_MAX_RETURNED) latest.push(record);
+    }
+    return {
+      total: this.#total,
+      byTransport: { ...this.#byTransport },
+      retained: this.#retained,
+      matching,
+      statements: latest.reverse().map((r) => ({ ...r, params: [...r.params] })),
+    };
+  }
+
+  reset(): void {
+    this.#ring.fill(undefined);
+    this.#next = 0;
+    this.#retained = 0;
+    this.#total = 0;
+    this.#byTransport = { http: 0, ws: 0 };
+  }
 }
 
 // ---------------------------------------------------------------- HTTP /sql
@@ -385,13 +501,17 @@ class PoolRegistry {
   }
 }
 
-async function runSingle(pool: pg.Pool, q: SqlQuery): Promise<NeonResult> {
+/** Called as each client statement is sent to Postgres (the bridge's own BEGIN/COMMIT are not the client's). */
+type StatementSink = (q: SqlQuery) => void;
+
+async function runSingle(pool: pg.Pool, q: SqlQuery, sent: StatementSink): Promise<NeonResult> {
+  sent(q);
   return toNeonResult(await pool.query<RawRow>(queryConfig(q)));
 }
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
-async function runBatch(pool: pg.Pool, queries: SqlQuery[], begin: string): Promise<{ results: NeonResult[] }> {
+async function runBatch(pool: pg.Pool, queries: SqlQuery[], begin: string, sent: StatementSink): Promise<{ results: NeonResult[] }> {
   if (queries.length === 0) return { results: [] };
   const client = await pool.connect();
   // A connection whose state we cannot vouch for (client-side timeout, failed ROLLBACK) is
@@ -401,7 +521,10 @@ async function runBatch(pool: pg.Pool, queries: SqlQuery[], begin: string): Prom
     await client.query(begin);
     try {
       const results: NeonResult[] = [];
-      for (const q of queries) results.push(toNeonResult(await client.query<RawRow>(queryConfig(q))));
+      for (const q of queries) {
+        sent(q);
+        results.push(toNeonResult(await client.query<RawRow>(queryConfig(q))));
+      }
       await client.query("COMMIT");
       return { results };
     } catch (error) {
@@ -422,6 +545,8 @@ interface SqlDoor {
   pools: PoolRegistry;
   policy: TargetPolicy;
   maxBodyBytes: number;
+  /** Present when statistics are on. */
+  log: StatementLog | undefined;
 }
 
 async function handleSql(req: IncomingMessage, res: ServerResponse, door: SqlDoor): Promise<void> {
@@ -430,7 +555,10 @@ async function handleSql(req: IncomingMessage, res: ServerResponse, door: SqlDoo
     const config = connectionConfig(headerValue(req, "neon-connection-string"), door.policy);
     const body = parseBody((await readBody(req, door.maxBodyBytes)).toString("utf8"));
     const pool = door.pools.get(config);
-    const result = body.kind === "single" ? await runSingle(pool, body.query) : await runBatch(pool, body.queries, beginStatement(req));
+    const { log } = door;
+    const sent: StatementSink = log ? (q) => log.record("http", q.query, clipParams(q.params)) : () => {};
+    const result =
+      body.kind === "single" ? await runSingle(pool, body.query, sent) : await runBatch(pool, body.queries, beginStatement(req), sent);
     sendJson(res, 200, result);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
@@ -465,14 +593,126 @@ function rawToBuffer(data: RawData): Buffer {
 const SSL_REQUEST_CODE = 80877103;
 const GSSENC_REQUEST_CODE = 80877104;
 const TERMINATE = 0x58; // 'X'
+const QUERY = 0x51; // 'Q'
+const PARSE = 0x50; // 'P'
+const BIND = 0x42; // 'B'
+/**
+ * How much of one Query/Parse/Bind body is kept for statistics. Enough for any statement text and
+ * the first parameters; a Bind whose early values are larger loses the later ones, which is fine
+ * for counting and searching in tests and keeps a bulk insert from being copied whole.
+ */
+const STATS_CAPTURE_BYTES = 256 * 1024;
+/** Named prepared statements remembered per tunnel, to give a Bind its statement text. */
+const STATS_STATEMENT_NAMES = 256;
+
+/** Reads a message body front to back; every read past the end yields undefined instead of throwing. */
+class BodyReader {
+  readonly #bytes: Buffer;
+  #at = 0;
+
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+
+  /** A NUL-terminated string's bytes; a string cut off by the capture limit yields what is there. */
+  cstring(): Buffer | undefined {
+    if (this.#at >= this.#bytes.length) return undefined;
+    const nul = this.#bytes.indexOf(0, this.#at);
+    const end = nul === -1 ? this.#bytes.length : nul;
+    const value = this.#bytes.subarray(this.#at, end);
+    this.#at = end + 1;
+    return value;
+  }
+
+  int16(): number | undefined {
+    if (this.#at + 2 > this.#bytes.length) return undefined;
+    const value = this.#bytes.readInt16BE(this.#at);
+    this.#at += 2;
+    return value;
+  }
+
+  int32(): number | undefined {
+    if (this.#at + 4 > this.#bytes.length) return undefined;
+    const value = this.#bytes.readInt32BE(this.#at);
+    this.#at += 4;
+    return value;
+  }
+
+  /** Up to `length` bytes (fewer when the capture ends first). */
+  bytes(length: number): Buffer {
+    const value = this.#bytes.subarray(this.#at, this.#at + length);
+    this.#at += length;
+    return value;
+  }
+}
 
 /**
- * Follows message boundaries in the driver-to-Postgres direction, only to spot Terminate.
+ * Turns one tunnel's Query, Parse and Bind messages into statement records. A statement counts
+ * when it is executed: a simple Query, or a Bind (extended protocol), which takes its text from
+ * the Parse that prepared the statement it names. So a named prepared statement run three times
+ * counts three times, and a Parse that is never bound (describe only) does not count.
+ */
+class TunnelStatements {
+  readonly #log: StatementLog;
+  /** Statement name ("" is the unnamed one) to its clipped text; insertion order doubles as age. */
+  readonly #prepared = new Map<string, string>();
+
+  constructor(log: StatementLog) {
+    this.#log = log;
+  }
+
+  message(type: number, body: Buffer): void {
+    const reader = new BodyReader(body);
+    if (type === QUERY) {
+      this.#log.record("ws", clippedUtf8(reader.cstring() ?? Buffer.alloc(0), STATS_TEXT_CHARS), []);
+    } else if (type === PARSE) {
+      const name = (reader.cstring() ?? Buffer.alloc(0)).toString("utf8");
+      const text = clippedUtf8(reader.cstring() ?? Buffer.alloc(0), STATS_TEXT_CHARS);
+      this.#prepared.delete(name);
+      this.#prepared.set(name, text);
+      if (this.#prepared.size > STATS_STATEMENT_NAMES) {
+        const oldest = this.#prepared.keys().next().value;
+        if (oldest !== undefined) this.#prepared.delete(oldest);
+      }
+    } else if (type === BIND) {
+      reader.cstring(); // portal
+      const name = (reader.cstring() ?? Buffer.alloc(0)).toString("utf8");
+      this.#log.record("ws", this.#prepared.get(name) ?? "", bindParams(reader));
+    }
+  }
+}
+
+/** A Bind's parameter values from after the statement name, as far as the captured bytes go. */
+function bindParams(reader: BodyReader): Array<string | null> {
+  const formatCount = reader.int16() ?? 0;
+  const formats: number[] = [];
+  for (let i = 0; i < formatCount; i++) formats.push(reader.int16() ?? 0);
+  const count = reader.int16() ?? 0;
+  const params: Array<string | null> = [];
+  for (let i = 0; i < Math.min(count, STATS_MAX_PARAMS); i++) {
+    const length = reader.int32();
+    if (length === undefined) break;
+    if (length < 0) {
+      params.push(null);
+      continue;
+    }
+    // No format codes: all text; one: it applies to every parameter; otherwise one each.
+    const binary = (formatCount === 1 ? formats[0] : formats[i]) === 1;
+    const value = reader.bytes(length);
+    params.push(binary ? `\\x${value.toString("hex", 0, Math.min(value.length, (STATS_PARAM_CHARS - 2) / 2))}` : clippedUtf8(value, STATS_PARAM_CHARS));
+  }
+  return params;
+}
+
+/**
+ * Follows message boundaries in the driver-to-Postgres direction: to spot Terminate, and, when
+ * statistics are on, to hand Query/Parse/Bind bodies to a TunnelStatements.
+ *
  * Postgres closes the connection on Terminate and the driver relies on that: its end() sends
  * Terminate and then waits for the socket to close without closing the WebSocket itself. PGlite's
  * socket server never closes, so without this `client.end()` would hang there forever.
  */
-class TerminateWatch {
+class FrontendWatch {
   /** Untyped start-up packets (SSLRequest, StartupMessage) come before the typed messages. */
   #startup = true;
   /** Set when the stream stops being parseable plaintext (TLS or GSS encryption negotiated). */
@@ -480,6 +720,13 @@ class TerminateWatch {
   readonly #header = Buffer.alloc(8);
   #headerBytes = 0;
   #skip = 0;
+  readonly #statements: TunnelStatements | undefined;
+  /** The body being captured for statistics: its type, the buffer, how much of it is filled. */
+  #capture: { type: number; body: Buffer; filled: number } | undefined;
+
+  constructor(statements: TunnelStatements | undefined) {
+    this.#statements = statements;
+  }
 
   /** Feeds driver-to-Postgres bytes; true once a complete Terminate message has gone by. */
   feed(chunk: Buffer): boolean {
@@ -487,8 +734,13 @@ class TerminateWatch {
     while (!this.#blind && at < chunk.length) {
       if (this.#skip > 0) {
         const n = Math.min(this.#skip, chunk.length - at);
+        const capture = this.#capture;
+        if (capture !== undefined && capture.filled < capture.body.length) {
+          capture.filled += chunk.copy(capture.body, capture.filled, at, at + Math.min(n, capture.body.length - capture.filled));
+        }
         this.#skip -= n;
         at += n;
+        if (this.#skip === 0) this.#captured();
         continue;
       }
       const headerSize = this.#startup ? 8 : 5;
@@ -507,18 +759,34 @@ class TerminateWatch {
         else if (code >> 16 === 3) this.#startup = false;
         this.#skip = Math.max(0, length - 8);
       } else {
-        const type = this.#header[0];
+        const type = this.#header[0] ?? 0;
         const length = this.#header.readInt32BE(1);
         if (type === TERMINATE && length === 4) return true;
         this.#skip = Math.max(0, length - 4);
+        if (this.#statements !== undefined && (type === QUERY || type === PARSE || type === BIND)) {
+          this.#capture = { type, body: Buffer.allocUnsafe(Math.min(this.#skip, STATS_CAPTURE_BYTES)), filled: 0 };
+          if (this.#skip === 0) this.#captured();
+        }
       }
     }
     return false;
   }
+
+  #captured(): void {
+    const capture = this.#capture;
+    if (capture === undefined) return;
+    this.#capture = undefined;
+    // Statistics must never cost the tunnel: a body that defeats the parser is simply not recorded.
+    try {
+      this.#statements?.message(capture.type, capture.body.subarray(0, capture.filled));
+    } catch {
+      // ignored on purpose, see above
+    }
+  }
 }
 
 /** Joins a WebSocket and a TCP socket; either side ending or failing ends the other. */
-function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>): void {
+function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>, log: StatementLog | undefined): void {
   let done = false;
   const teardown = (): void => {
     if (done) return;
@@ -534,7 +802,7 @@ function splice(ws: WebSocket, tcp: Socket, live: Set<() => void>): void {
   live.add(teardown);
 
   tcp.setNoDelay(true);
-  const watch = new TerminateWatch();
+  const watch = new FrontendWatch(log ? new TunnelStatements(log) : undefined);
   ws.on("message", (data) => {
     const bytes = rawToBuffer(data);
     const drained = tcp.write(bytes);
@@ -561,6 +829,8 @@ interface WsDoor {
   policy: TargetPolicy;
   connectTimeoutMs: number;
   live: Set<() => void>;
+  /** Present when statistics are on. */
+  log: StatementLog | undefined;
 }
 
 function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, door: WsDoor): void {
@@ -617,11 +887,30 @@ function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, door:
       tcp.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => splice(ws, tcp, live));
+    wss.handleUpgrade(req, socket, head, (ws) => splice(ws, tcp, live, door.log));
   });
 }
 
 // ---------------------------------------------------------------- server
+
+/** `GET /__stats?contains=…` and `POST /__stats/reset`; only routed here when statistics are on. */
+function handleStats(req: IncomingMessage, res: ServerResponse, url: URL, log: StatementLog): void {
+  if (url.pathname === "/__stats/reset") {
+    if (req.method !== "POST") {
+      sendJson(res, 405, { message: "use POST /__stats/reset" });
+      return;
+    }
+    log.reset();
+    sendJson(res, 200, { ok: true });
+    return;
+  }
+  if (req.method !== "GET") {
+    sendJson(res, 405, { message: "use GET /__stats?contains=…" });
+    return;
+  }
+  // An empty ?contains= filters nothing, like no filter at all.
+  sendJson(res, 200, log.stats(url.searchParams.get("contains") || undefined));
+}
 
 export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<NeonBridge> {
   const host = opts.host ?? "127.0.0.1";
@@ -631,14 +920,18 @@ export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<Neo
   const pools = new PoolRegistry(connectTimeoutMs, queryTimeoutMs);
   const live = new Set<() => void>();
   const wss = new WebSocketServer({ noServer: true });
-  const sqlDoor: SqlDoor = { pools, policy, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
-  const wsDoor: WsDoor = { wss, policy, connectTimeoutMs, live };
+  const log = opts.exposeStats ? new StatementLog() : undefined;
+  const sqlDoor: SqlDoor = { pools, policy, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log };
+  const wsDoor: WsDoor = { wss, policy, connectTimeoutMs, live, log };
 
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://bridge").pathname;
+    const url = new URL(req.url ?? "/", "http://bridge");
+    const path = url.pathname;
     if (req.headers.origin !== undefined) {
       // Answered before the body is read: Node drains an unread body for a keep-alive reuse.
       sendJson(res, 403, { message: ORIGIN_REFUSAL });
+    } else if (log !== undefined && (path === "/__stats" || path === "/__stats/reset")) {
+      handleStats(req, res, url, log);
     } else if (path === "/sql") {
       void handleSql(req, res, sqlDoor);
     } else if (path === "/" && req.method === "GET") {
@@ -660,10 +953,20 @@ export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<Neo
   if (address === null || typeof address === "string") throw new Error("neon bridge: server has no TCP address");
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
 
+  const statsLog = (): StatementLog => {
+    if (log === undefined) throw new Error("neon bridge: statistics are off; start the bridge with exposeStats: true");
+    return log;
+  };
   let closing: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    stats(filter) {
+      return statsLog().stats(filter?.contains);
+    },
+    resetStats() {
+      statsLog().reset();
+    },
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -707,6 +1010,7 @@ if (isMain()) {
     port,
     host: process.env.NEON_BRIDGE_HOST ?? "127.0.0.1",
     allowedTargets: targets?.length ? targets : undefined,
+    exposeStats: process.env.NEON_BRIDGE_EXPOSE_STATS === "1" || process.env.NEON_BRIDGE_EXPOSE_STATS === "true",
   });
   console.log(`neon bridge listening on ${bridge.url} (fetchEndpoint ${bridge.url}/sql, wsProxy ${new URL(bridge.url).host}/v2)`);
   const stop = (): void => {

@@ -13,6 +13,7 @@ import { ensureQueues, localSqsClient } from "../dev/lambda-runner.ts";
 import { generateEncryptionKey } from "../core/crypto/keyring.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { seedDatabase } from "../db/seed.ts";
+import { startFaultControl, startFaultProxy } from "../dev/fault-proxy.ts";
 import { startNeonBridge } from "../dev/neon-bridge.ts";
 import { ensurePostgres, ensureRedis } from "../dev/services.ts";
 import { startUpstashBridge } from "../dev/upstash-bridge.ts";
@@ -37,7 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const upstashToken = randomBytes(24).toString("hex");
     const upstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0 });
     stops.push(upstash.close);
-    const neon = await startNeonBridge({ port: 0 });
+    // Stats on: suites count origin queries at the last hop before Postgres.
+    const neon = await startNeonBridge({ port: 0, exposeStats: true });
     stops.push(neon.close);
     const sqs = await startFauxqs({ port: 0, logger: false });
     stops.push(async () => sqs.stop());
@@ -49,6 +51,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     const blackhole = await startBlackhole();
     stops.push(blackhole.stop);
+
+    // A second path to the same Postgres and Redis through fault proxies, for the suites that
+    // stop or hang a dependency (test/edge/failures.test.ts) without disturbing the others.
+    const db = new URL(databaseUrl);
+    const pgProxy = await startFaultProxy({ target: { host: db.hostname, port: Number(db.port || 5432) } });
+    stops.push(pgProxy.close);
+    const redisTarget = new URL(redis.url);
+    const redisProxy = await startFaultProxy({ target: { host: redisTarget.hostname, port: Number(redisTarget.port || 6379) } });
+    stops.push(redisProxy.close);
+    const faultUpstash = await startUpstashBridge({
+      redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+      token: upstashToken,
+      port: 0,
+      commandTimeoutMs: 10_000,
+    });
+    stops.push(faultUpstash.close);
+    const control = await startFaultControl({ postgres: pgProxy, redis: redisProxy });
+    stops.push(control.close);
+    const faultDb = new URL(databaseUrl);
+    faultDb.port = String(pgProxy.port);
+    project.provide("faultControlUrl", control.url);
+    project.provide("faultDatabaseUrl", faultDb.toString());
+    project.provide("faultUpstashUrl", faultUpstash.url);
 
     project.provide("databaseUrl", databaseUrl);
     project.provide("blackholePort", blackhole.port);

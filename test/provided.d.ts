@@ -15,6 +15,12 @@ declare module "vitest" {
     runId: string;
     /** STRATA_ENCRYPTION_KEYS for the worker under test (key id `t1`). */
     encryptionKeys: string;
+    /** Fault-proxy control plane: POST {url}/postgres/mode or /redis/mode with {"mode": "up"|"refuse"|"hang"}. */
+    faultControlUrl: string;
+    /** The test database reached through the Postgres fault proxy. */
+    faultDatabaseUrl: string;
+    /** An Upstash bridge whose Redis connection goes through the Redis fault proxy. */
+    faultUpstashUrl: string;
     /** fauxqs SQS endpoint. */
     sqsEndpoint: string;
   }

@@ -151,14 +151,19 @@ export class CacheEngine {
         bytes = l1.raw.bytes.byteLength;
         result = this.#serve(l1, req, ctx, [this.#member(l1)]);
       } else {
-        const l1Member: CacheStatusMember = { tier: "strata-l1", fwd: l1 ? "stale" : "miss" };
         const collapsed = this.#flights.has(req.key);
         const below = await this.#flights.do(req.key, () => this.#readBelowL1(req, ctx, l1));
         originLoaded = below.originLoaded && !collapsed;
         bytes = below.bytes;
+        // A stale-if-error serve from L1 already put its own member in the shared status; each
+        // caller gets a copy to mark as collapsed without touching the others'.
+        const shared = below.status.find((m) => m.tier === "strata-l1");
+        const l1Member: CacheStatusMember = shared ? { ...shared } : { tier: "strata-l1", fwd: l1 ? "stale" : "miss" };
         if (collapsed) l1Member.collapsed = true;
         if (below.stored) l1Member.stored = true;
-        result = { envelope: below.envelope, source: below.source, stale: below.stale, status: [...below.status, l1Member] };
+        const status = below.status.filter((m) => m.tier !== "strata-l1");
+        status.push(l1Member);
+        result = { envelope: below.envelope, source: below.source, stale: below.stale, status };
       }
     } catch (error) {
       this.#onRead?.({

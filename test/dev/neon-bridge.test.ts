@@ -18,7 +18,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { configureNeon, httpDb, poolDb } from "../../db/client.ts";
-import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
+import { startNeonBridge, type NeonBridge, type NeonBridgeStats } from "../../dev/neon-bridge.ts";
 
 function testDatabaseUrl(): string {
   const override = process.env.STRATA_TEST_NEON_DB;
@@ -81,7 +81,8 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promis
 }
 
 beforeAll(async () => {
-  bridge = await startNeonBridge({ port: 0 });
+  // Statistics on, so every suite below also runs the statement parser over real driver traffic.
+  bridge = await startNeonBridge({ port: 0, exposeStats: true });
   configureNeon({ databaseUrl, neonBridgeUrl: bridge.url });
   direct = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
   await direct.connect();
@@ -641,6 +642,194 @@ describe("browser pages and target allowlist", () => {
   });
 });
 
+describe("query statistics", () => {
+  /** Stats over HTTP, as a test in workerd would read them. */
+  async function httpStats(target: NeonBridge, contains?: string): Promise<NeonBridgeStats> {
+    const query = contains === undefined ? "" : `?contains=${encodeURIComponent(contains)}`;
+    const res = await fetch(`${target.url}/__stats${query}`);
+    expect(res.status).toBe(200);
+    return (await res.json()) as NeonBridgeStats;
+  }
+
+  const tag = (label: string): string => `stats-${label}-${randomBytes(6).toString("hex")}`;
+
+  it("counts HTTP statements, batch items one by one, with text and parameters", async () => {
+    bridge.resetStats();
+    const t = tag("http");
+    const sql = neon(databaseUrl);
+    const started = Date.now();
+    await sql.query("select $1::text as v", [t]);
+    await sql.transaction([sql`select ${t}::text as a`, sql`select ${`${t}-2`}::text as b`, sql`select 1 as unrelated`]);
+
+    const stats = await httpStats(bridge, t);
+    // The bridge's own BEGIN/COMMIT around the batch are not client statements.
+    expect(stats).toMatchObject({ total: 4, byTransport: { http: 4, ws: 0 }, retained: 4, matching: 3 });
+    expect(stats.statements.map((s) => [s.text, s.params, s.transport])).toEqual([
+      ["select $1::text as v", [t], "http"],
+      ["select $1::text as a", [t], "http"],
+      ["select $1::text as b", [`${t}-2`], "http"],
+    ]);
+    for (const s of stats.statements) expect(s.at).toBeGreaterThanOrEqual(started - 1);
+    // In-process and over HTTP are the same numbers; no filter matches everything retained.
+    expect(bridge.stats({ contains: t })).toEqual(stats);
+    expect(bridge.stats()).toMatchObject({ total: 4, matching: 4 });
+    expect((await httpStats(bridge)).statements.at(-1)?.text).toBe("select 1 as unrelated");
+
+    // Long statements and parameters are clipped, and so is the parameter list.
+    const many = Array.from({ length: 25 }, (_, i) => `${t}-p${i}-${"y".repeat(300)}`);
+    await sql.query(`select ${many.map((_, i) => `$${i + 1}::text`).join(", ")}, '${"z".repeat(600)}' as pad`, many);
+    const [clipped] = (await httpStats(bridge, `${t}-p0-`)).statements;
+    expect(clipped?.text.length).toBe(500);
+    expect(clipped?.params).toHaveLength(20);
+    expect(clipped?.params[0]).toBe(many[0]?.slice(0, 200));
+  });
+
+  it("counts statements run through a Pool over the WebSocket, parameters included", async () => {
+    bridge.resetStats();
+    const t = tag("ws");
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      // Extended protocol: the text from Parse, the values from Bind; a bytea goes over in binary.
+      await pool.query("select $1::text as v, $2::int as n, length($3::bytea) as len", [t, 5, Buffer.from([0xde, 0xad])]);
+      // Simple protocol (no parameters): the text comes from the Query message.
+      await pool.query(`select '${t}-simple' as v`);
+      // A named prepared statement is parsed once and bound twice: two executions, two counts.
+      const named = { name: `nb-stats-${suffix}`, text: "select $1::text as v" };
+      await pool.query({ ...named, values: [`${t}-named`] });
+      await pool.query({ ...named, values: [`${t}-named`] });
+      // A NULL parameter and a statement that fails still reached Postgres.
+      await pool.query("select $1::text is null as missing, $2::text as t", [null, `${t}-null`]);
+      await pool.query("select $1::int as boom", [`${t}-not-an-int`]).catch(() => {});
+    } finally {
+      await pool.end();
+    }
+
+    const stats = bridge.stats({ contains: t });
+    expect(stats.matching).toBe(6);
+    expect(stats.byTransport.ws).toBe(stats.total);
+    expect(stats.statements.map((s) => [s.text, s.params, s.transport])).toEqual([
+      ["select $1::text as v, $2::int as n, length($3::bytea) as len", [t, "5", "\\xdead"], "ws"],
+      [`select '${t}-simple' as v`, [], "ws"],
+      ["select $1::text as v", [`${t}-named`], "ws"],
+      ["select $1::text as v", [`${t}-named`], "ws"],
+      ["select $1::text is null as missing, $2::text as t", [null, `${t}-null`], "ws"],
+      ["select $1::int as boom", [`${t}-not-an-int`], "ws"],
+    ]);
+    // `contains` looks at parameter values too: this one appears in no statement text.
+    expect(bridge.stats({ contains: `${t}-named` }).matching).toBe(2);
+    expect((await httpStats(bridge, `${t}-null`)).statements.map((s) => s.params)).toEqual([[null, `${t}-null`]]);
+    expect(bridge.stats({ contains: `${t}-absent` })).toMatchObject({ matching: 0, statements: [] });
+  });
+
+  it("follows protocol messages split across WebSocket frames", async () => {
+    bridge.resetStats();
+    const t = tag("frames");
+    const url = new URL(databaseUrl);
+    const ws = new WebSocket(`${bridge.url.replace("http", "ws")}/v2?address=${dbHost}:${dbPort}`);
+    ws.binaryType = "nodebuffer";
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    let readyCount = 0;
+    let received = Buffer.alloc(0);
+    const readies = (n: number): Promise<void> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (readyCount >= n) resolve();
+          else setTimeout(check, 10);
+        };
+        check();
+      });
+    ws.on("message", (data: Buffer) => {
+      received = Buffer.concat([received, data]);
+      readyCount = received.toString("latin1").split("Z\0\0\0\x05").length - 1;
+    });
+    try {
+      ws.send(startupMessage({ user: decodeURIComponent(url.username) || "postgres", database: url.pathname.slice(1) }));
+      await readies(1);
+      const bytes = Buffer.concat([
+        parseMessage("select $1::text as v"),
+        bindMessage([t]),
+        pgMessage("E", Buffer.from([0, 0, 0, 0, 0])),
+        pgMessage("S", Buffer.alloc(0)),
+        pgMessage("Q", Buffer.from(`select '${t}-q' as v\0`)),
+      ]);
+      // One byte per frame: every header and body straddles frame boundaries.
+      for (const byte of bytes) ws.send(Buffer.from([byte]));
+      await readies(3);
+    } finally {
+      ws.terminate();
+    }
+    expect(bridge.stats({ contains: t }).statements.map((s) => [s.text, s.params])).toEqual([
+      ["select $1::text as v", [t]],
+      [`select '${t}-q' as v`, []],
+    ]);
+  });
+
+  it("resets over HTTP and in-process", async () => {
+    await neon(databaseUrl).query("select 1 as one");
+    expect(bridge.stats().total).toBeGreaterThan(0);
+    const reset = await fetch(`${bridge.url}/__stats/reset`, { method: "POST" });
+    expect(reset.status).toBe(200);
+    expect(await reset.json()).toEqual({ ok: true });
+    expect(await httpStats(bridge)).toEqual({ total: 0, byTransport: { http: 0, ws: 0 }, retained: 0, matching: 0, statements: [] });
+    await neon(databaseUrl).query("select 1 as one");
+    expect(bridge.stats().total).toBe(1);
+    bridge.resetStats();
+    expect(bridge.stats().total).toBe(0);
+    expect((await fetch(`${bridge.url}/__stats/reset`)).status).toBe(405);
+    expect((await fetch(`${bridge.url}/__stats`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("keeps the last 10,000 statements and exact counters", async () => {
+    bridge.resetStats();
+    const t = tag("ring");
+    const n = 10_050;
+    const res = await fetch(`${bridge.url}/sql`, {
+      method: "POST",
+      headers: { "Neon-Connection-String": databaseUrl, "content-type": "application/json" },
+      body: JSON.stringify({ queries: Array.from({ length: n }, (_, i) => ({ query: "select $1::text", params: [`${t}-${i}.`] })) }),
+    });
+    expect(res.status).toBe(200);
+    const stats = await httpStats(bridge, t);
+    expect(stats).toMatchObject({ total: n, byTransport: { http: n }, retained: 10_000, matching: 10_000 });
+    expect(stats.statements).toHaveLength(200);
+    expect(stats.statements.at(-1)?.params).toEqual([`${t}-${n - 1}.`]);
+    expect(stats.statements[0]?.params).toEqual([`${t}-${n - 200}.`]);
+    // The oldest fell out of the ring.
+    expect((await httpStats(bridge, `${t}-0.`)).matching).toBe(0);
+    expect((await httpStats(bridge, `${t}-50.`)).matching).toBe(1);
+    bridge.resetStats();
+  });
+
+  it("refuses the statistics endpoints to requests with an Origin header", async () => {
+    const evil = { Origin: "https://evil.example" };
+    const read = await fetch(`${bridge.url}/__stats`, { headers: evil });
+    expect(read.status).toBe(403);
+    expect(await read.json()).toEqual({ message: expect.stringMatching(/Origin/) });
+    expect((await fetch(`${bridge.url}/__stats/reset`, { method: "POST", headers: evil })).status).toBe(403);
+  });
+
+  it("is off by default: no endpoints, no counting, stats() throws", async () => {
+    const plain = await startNeonBridge({ port: 0 });
+    try {
+      const ok = await fetch(`${plain.url}/sql`, {
+        method: "POST",
+        headers: { "Neon-Connection-String": databaseUrl },
+        body: JSON.stringify({ query: "select 1 as one", params: [] }),
+      });
+      expect(ok.status).toBe(200);
+      expect((await fetch(`${plain.url}/__stats`)).status).toBe(404);
+      expect((await fetch(`${plain.url}/__stats/reset`, { method: "POST" })).status).toBe(404);
+      expect(() => plain.stats()).toThrow(/exposeStats/);
+      expect(() => plain.resetStats()).toThrow(/exposeStats/);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe("command line", () => {
   it("starts when run as a script and stops on SIGTERM", async () => {
     const script = fileURLToPath(new URL("../../dev/neon-bridge.ts", import.meta.url));
@@ -681,6 +870,31 @@ function startupMessage(params: Record<string, string>): Buffer {
   header.writeInt32BE(8 + body.length, 0);
   header.writeInt32BE(196608, 4); // protocol 3.0
   return Buffer.concat([header, body]);
+}
+
+/** One typed frontend message: type byte, length, body. */
+function pgMessage(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, "latin1");
+  header.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([header, body]);
+}
+
+/** Parse of the unnamed statement, no parameter types given. */
+function parseMessage(text: string): Buffer {
+  return pgMessage("P", Buffer.concat([Buffer.from(`\0${text}\0`), Buffer.from([0, 0])]));
+}
+
+/** Bind of the unnamed statement to the unnamed portal, all parameters in text format. */
+function bindMessage(params: string[]): Buffer {
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(params.length);
+  const values = params.map((p) => {
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(Buffer.byteLength(p));
+    return Buffer.concat([length, Buffer.from(p)]);
+  });
+  return pgMessage("B", Buffer.concat([Buffer.from([0, 0, 0, 0]), count, ...values, Buffer.from([0, 0])]));
 }
 
 /** The HTTP status the bridge answers a WebSocket upgrade on `path` with (101 when it accepts). */
