@@ -27,15 +27,13 @@
  * default 127.0.0.1; NEON_BRIDGE_ALLOWED_TARGETS, comma-separated host:port list;
  * NEON_BRIDGE_EXPOSE_STATS=1 turns the statistics on).
  */
-import { realpathSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, connect as tcpConnect, isIP, type Socket } from "node:net";
-import { resolve as resolvePath } from "node:path";
 import type { Duplex } from "node:stream";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { BodyTooLargeError, CLOSE_CONNECTION, readBody } from "./http-body.ts";
+import { isMainModule } from "../db/is-main.ts";
 
 export interface NeonBridgeOptions {
   /** 0 picks an ephemeral port. */
@@ -980,26 +978,7 @@ export async function startNeonBridge(opts: NeonBridgeOptions = {}): Promise<Neo
   };
 }
 
-/**
- * Whether this module is the process entry point. `import.meta.main` only exists from Node
- * 22.18/24.2, so older runtimes compare the script path (through symlinks, e.g. a bin link).
- */
-function isMain(): boolean {
-  const meta = import.meta as ImportMeta & { main?: boolean };
-  if (typeof meta.main === "boolean") return meta.main;
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  const real = (path: string): string => {
-    try {
-      return realpathSync(path);
-    } catch {
-      return path;
-    }
-  };
-  return real(resolvePath(script)) === real(fileURLToPath(import.meta.url));
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const port = Number(process.env.NEON_BRIDGE_PORT ?? 4444);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`neon-bridge: NEON_BRIDGE_PORT is not a valid port: ${process.env.NEON_BRIDGE_PORT}`);

@@ -10,14 +10,12 @@
  * (env: REDIS_URL, default redis://127.0.0.1:6379; UPSTASH_BRIDGE_PORT, default 8079).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { realpathSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { BodyTooLargeError, CLOSE_CONNECTION, readBody } from "./http-body.ts";
+import { isMainModule } from "../db/is-main.ts";
 
 export interface UpstashBridgeOptions {
   redisUrl: string;
@@ -364,26 +362,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   };
 }
 
-/**
- * Whether this module is the process entry point. `import.meta.main` only exists from Node
- * 22.18/24.2, so older runtimes compare the script path (through symlinks, e.g. a bin link).
- */
-function isMain(): boolean {
-  const meta = import.meta as ImportMeta & { main?: boolean };
-  if (typeof meta.main === "boolean") return meta.main;
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  const real = (path: string): string => {
-    try {
-      return realpathSync(path);
-    } catch {
-      return path;
-    }
-  };
-  return real(resolvePath(script)) === real(fileURLToPath(import.meta.url));
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const token = process.env.UPSTASH_REDIS_REST_TOKEN;
   if (!token) {
     console.error("upstash-bridge: set UPSTASH_REDIS_REST_TOKEN (the token clients must present as Bearer)");

@@ -49,7 +49,12 @@ function fingerprint(env: Bindings): string {
   ]);
 }
 
+let stateEnv: Bindings | undefined;
+
 function isolate(env: Bindings): IsolateState {
+  // Workers hand the same env object to every request of an isolate: skip the fingerprint then.
+  if (state && stateEnv === env) return state;
+  stateEnv = env;
   const fp = fingerprint(env);
   if (state?.fingerprint === fp) return state;
   const timeoutMs = dependencyTimeoutMs(env);

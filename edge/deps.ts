@@ -42,10 +42,12 @@ function parse<S extends z.ZodType>(schema: S, env: Bindings, dependency: Depend
 }
 
 function memo<T>(build: (env: Bindings) => { key: string; make: () => T }): (env: Bindings) => T {
-  let cached: { key: string; value: T } | undefined;
+  let cached: { env: Bindings; key: string; value: T } | undefined;
   return (env) => {
+    // Workers hand the same env object to every request of an isolate: skip the fingerprint then.
+    if (cached?.env === env) return cached.value;
     const { key, make } = build(env);
-    if (cached?.key !== key) cached = { key, value: make() };
+    cached = cached?.key === key ? { ...cached, env } : { env, key, value: make() };
     return cached.value;
   };
 }
