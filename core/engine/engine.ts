@@ -278,7 +278,10 @@ export class CacheEngine {
     if (this.l2) {
       const l2 = this.l2;
       try {
-        const got = await this.#l2Call(() => l2.getOrLease(req.key, this.#leaseMs));
+        // Without a loader (cache-aside) there is nothing to protect: a plain GET, no lease.
+        const got = req.load
+          ? await this.#l2Call(() => l2.getOrLease(req.key, this.#leaseMs))
+          : { entry: await this.#l2Call(() => l2.get(req.key)), lease: undefined };
         lease = got.lease;
         const found = await this.#fromRemote(l2, got.entry, req);
         if (found && (found.state === "fresh" || found.state === "stale-revalidate")) {
