@@ -5,29 +5,20 @@
  * enums unnamed, so their values are a project decision; docs/data-model.md
  * explains each one. Enum types replace the seed's `CHECK (x IN (...))` lists:
  * an enum already rejects any other value (SQLSTATE 22P02).
+ *
+ * Enums the engine also reasons about take their values from core/, so the runtime and the
+ * database cannot drift apart.
  */
 import { pgEnum } from "drizzle-orm/pg-core";
+import { ROLES } from "../../core/auth/roles.ts";
+import { EVICTION_POLICIES } from "../../core/memory/policies/index.ts";
+import { CACHE_BEHAVIORS, INVALIDATION_STRATEGIES, LAYER_NAMES, RESOURCE_TYPES } from "../../core/types.ts";
 
-export const userRole = pgEnum("user_role", ["VIEWER", "OPERATOR", "ADMIN"]);
+export const userRole = pgEnum("user_role", ROLES);
 
-export const resourceType = pgEnum("resource_type", [
-  "WORKOUT",
-  "EXERCISE",
-  "PROGRAM",
-  "USER_PROFILE",
-  "MEDIA",
-  "TRANSLATION",
-  "ANALYTICS",
-  "SEARCH_RESULTS",
-]);
+export const resourceType = pgEnum("resource_type", RESOURCE_TYPES);
 
-export const layerName = pgEnum("layer_name", [
-  "L1_APPLICATION",
-  "L2_REDIS",
-  "L3_DATABASE",
-  "L4_CDN",
-  "L5_EXTERNAL",
-]);
+export const layerName = pgEnum("layer_name", LAYER_NAMES);
 
 export const cacheTechnology = pgEnum("cache_technology", [
   "MEMORY",
@@ -38,23 +29,11 @@ export const cacheTechnology = pgEnum("cache_technology", [
   "FILE_SYSTEM",
 ]);
 
-export const evictionPolicy = pgEnum("eviction_policy", ["LRU", "LFU", "FIFO", "TTL", "RANDOM", "CUSTOM"]);
+export const evictionPolicy = pgEnum("eviction_policy", EVICTION_POLICIES);
 
-export const cacheBehavior = pgEnum("cache_behavior", [
-  "CACHE_ASIDE",
-  "WRITE_THROUGH",
-  "WRITE_BEHIND",
-  "READ_THROUGH",
-  "REFRESH_AHEAD",
-]);
+export const cacheBehavior = pgEnum("cache_behavior", CACHE_BEHAVIORS);
 
-export const invalidationStrategy = pgEnum("invalidation_strategy", [
-  "TTL",
-  "EVENT_DRIVEN",
-  "MANUAL",
-  "DEPENDENCY_BASED",
-  "PATTERN_BASED",
-]);
+export const invalidationStrategy = pgEnum("invalidation_strategy", INVALIDATION_STRATEGIES);
 
 export const metricType = pgEnum("metric_type", [
   "HIT_RATE",

@@ -9,7 +9,7 @@ import type { EvictionPolicy, EvictionPolicyName, PolicyOptions } from "./types.
 
 export type { EvictionPolicy, EvictionPolicyName, PolicyNode, PolicyOptions, Victim } from "./types.ts";
 
-export const EVICTION_POLICIES: readonly EvictionPolicyName[] = ["LRU", "LFU", "FIFO", "TTL", "RANDOM", "CUSTOM"];
+export const EVICTION_POLICIES = ["LRU", "LFU", "FIFO", "TTL", "RANDOM", "CUSTOM"] as const satisfies readonly EvictionPolicyName[];
 
 export function isEvictionPolicyName(value: unknown): value is EvictionPolicyName {
   return typeof value === "string" && (EVICTION_POLICIES as readonly string[]).includes(value);
