@@ -80,8 +80,22 @@ export class MetricsRecorder {
     this.#lastFlush = this.#now();
   }
 
+  /** The current hour bucket, recomputed only when the clock crosses into the next hour. */
+  #hour = "";
+  #hourEndsAt = 0;
+
+  #currentHour(): string {
+    const now = this.#now();
+    if (now >= this.#hourEndsAt || now < this.#hourEndsAt - 3_600_000) {
+      this.#hour = hourBucket(now);
+      this.#hourEndsAt = Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000;
+    }
+    return this.#hour;
+  }
+
   #add(layer: LayerName, strategyId: string, field: string, n = 1): void {
-    const key = metricsKey(this.#prefix, hourBucket(this.#now()), layer, strategyId);
+    // Runs a few times per request, on every hit: no Date or ISO string per call.
+    const key = metricsKey(this.#prefix, this.#currentHour(), layer, strategyId);
     let fields = this.#pending.get(key);
     if (!fields) this.#pending.set(key, (fields = new Map()));
     fields.set(field, (fields.get(field) ?? 0) + n);
