@@ -7,9 +7,9 @@
 import { CircuitBreaker } from "../core/circuit-breaker.ts";
 import { Keyring } from "../core/crypto/keyring.ts";
 import { CacheEngine, type ReadObservation, type RequestContext } from "../core/engine/engine.ts";
-import { KeyRegistryBuffer } from "../core/key-registry.ts";
+import { KeyRegistryBuffer, type RegistrySink } from "../core/key-registry.ts";
 import type { EvictionPolicyName } from "../core/memory/policies/index.ts";
-import { MetricsRecorder } from "../core/metrics.ts";
+import { MetricsRecorder, type MetricsRedis } from "../core/metrics.ts";
 import { ConfigCache, type StrategyRegistry } from "../core/strategy/registry.ts";
 import { RedisVersionSource } from "../core/strategy/redis-version.ts";
 import { MemoryTier } from "../core/tiers/memory.ts";
@@ -30,7 +30,11 @@ interface IsolateState {
   metrics: MetricsRecorder;
   registryBuffer: KeyRegistryBuffer;
   keyring: Promise<Keyring | undefined>;
-  engine?: { l1Fingerprint: string; engine: CacheEngine };
+  engine?: { policy: EvictionPolicyName; maxSizeBytes: number; engine: CacheEngine };
+  /** Where flushes go, built once: nothing is allocated for them on a request that flushes nothing. */
+  flush: { redis: MetricsRedis; registry: RegistrySink };
+  /** What requests get, rebuilt only when the engine or the registry changes. */
+  view?: EdgeCache;
 }
 
 let state: IsolateState | undefined;
@@ -70,6 +74,7 @@ function isolate(env: Bindings): IsolateState {
     metrics: new MetricsRecorder({ keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:" }),
     registryBuffer: new KeyRegistryBuffer(),
     keyring: Keyring.fromBindings(env.STRATA_ENCRYPTION_KEYS, env.STRATA_ENCRYPTION_KEY_ID),
+    flush: { redis: edgeRedis(env), registry: keyRegistrySink(edgeDb(env)) },
   };
   return state;
 }
@@ -78,29 +83,33 @@ export interface EdgeCache {
   engine: CacheEngine;
   registry: StrategyRegistry;
   /** Hands due counter and registry flushes to waitUntil; call once per request, after the read. */
-  scheduleFlushes(): void;
+  scheduleFlushes(ctx: RequestContext): void;
 }
 
 export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<EdgeCache> {
   const s = isolate(env);
   const registry = await s.config.get((work) => ctx.waitUntil(work));
   const l1 = registry.l1Layer() ?? FALLBACK_L1;
-  const l1Fingerprint = `${l1.evictionPolicy}:${l1.maxSizeBytes}`;
-  if (s.engine?.l1Fingerprint !== l1Fingerprint) {
+  if (s.engine?.policy !== l1.evictionPolicy || s.engine.maxSizeBytes !== l1.maxSizeBytes) {
     // A changed L1 layer row (policy or size) takes effect with a fresh isolate memory.
-    s.engine = { l1Fingerprint, engine: await buildEngine(env, s, l1.maxSizeBytes, l1.evictionPolicy) };
+    const engine = await buildEngine(env, s, l1.maxSizeBytes, l1.evictionPolicy);
+    s.engine = { policy: l1.evictionPolicy, maxSizeBytes: l1.maxSizeBytes, engine };
   }
   const engine = s.engine.engine;
-  return {
-    engine,
-    registry,
-    scheduleFlushes() {
-      const metricsFlush = s.metrics.maybeFlush(edgeRedis(env));
-      if (metricsFlush) ctx.waitUntil(metricsFlush);
-      const registryFlush = s.registryBuffer.maybeFlush(keyRegistrySink(edgeDb(env)));
-      if (registryFlush) ctx.waitUntil(registryFlush);
-    },
-  };
+  if (s.view?.engine !== engine || s.view.registry !== registry) {
+    const { metrics, registryBuffer, flush } = s;
+    s.view = {
+      engine,
+      registry,
+      scheduleFlushes(ctx) {
+        const metricsFlush = metrics.maybeFlush(flush.redis);
+        if (metricsFlush) ctx.waitUntil(metricsFlush);
+        const registryFlush = registryBuffer.maybeFlush(flush.registry);
+        if (registryFlush) ctx.waitUntil(registryFlush);
+      },
+    };
+  }
+  return s.view;
 }
 
 async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number, policy: EvictionPolicyName): Promise<CacheEngine> {
@@ -130,7 +139,7 @@ async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number,
 /** Test and admin hook: writes pending counters and registry deltas now. */
 export async function flushIsolate(env: Bindings): Promise<void> {
   const s = isolate(env);
-  await Promise.all([s.metrics.flush(edgeRedis(env)), s.registryBuffer.flush(keyRegistrySink(edgeDb(env)))]);
+  await Promise.all([s.metrics.flush(s.flush.redis), s.registryBuffer.flush(s.flush.registry)]);
 }
 
 /** Test hook: the current isolate state (engine, breaker, counters), if built. */

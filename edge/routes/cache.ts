@@ -49,7 +49,7 @@ export const cacheRoutes = new Hono<AppEnv>()
     const cache = await edgeCache(c.env, c.executionCtx);
     const { strategy } = cache.registry.forKey(key);
     const result = await cache.engine.read({ key, strategy }, c.executionCtx);
-    cache.scheduleFlushes();
+    cache.scheduleFlushes(c.executionCtx);
     cacheHeaders(c, result, strategy);
     const e = result.envelope;
     if (!e || e.negative) return jsonError(c, 404, "not_found", `path.key: ${key} is not cached`, "path.key");

@@ -60,7 +60,7 @@ export const resourceRoutes = new Hono<AppEnv>()
       { key: `${typeSlug}:${id.toLowerCase()}`, strategy, load: () => bounded(() => loadResource(db, type, id), timeoutMs, "postgres") },
       c.executionCtx,
     );
-    cache.scheduleFlushes();
+    cache.scheduleFlushes(c.executionCtx);
     cacheHeaders(c, result, strategy);
     const e = result.envelope;
     if (!e || e.negative) return jsonError(c, 404, "not_found", `path.id: no ${typeSlug} ${id}`, "path.id");
