@@ -3,8 +3,8 @@
  * registry, metrics and the invalidation log.
  *
  * Deviations from the seed (wider integers, timestamptz, extra CHECKs, FK
- * delete rules, NULLS NOT DISTINCT) are listed with their reasons in
- * docs/data-model.md.
+ * delete rules, NULLS NOT DISTINCT, the invalidation log's request columns)
+ * are listed with their reasons in docs/data-model.md.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -28,6 +28,8 @@ import {
   cacheBehavior,
   cacheTechnology,
   evictionPolicy,
+  invalidationMode,
+  invalidationStatus,
   invalidationStrategy,
   invalidationType,
   layerName,
@@ -219,6 +221,16 @@ export const cacheInvalidationLog = pgTable(
     // The log outlives the people in it.
     triggeredBy: uuid("triggered_by").references(() => users.id, { onDelete: "set null" }),
     invalidatedAt: timestamptz("invalidated_at").notNull().defaultNow(),
+    // An asynchronous request (POST /v1/invalidations) is inserted PENDING; the fan-out moves it
+    // to RUNNING, then DONE or FAILED. Rows written in one go (the TTL sweep) are complete: DONE.
+    status: invalidationStatus("status").notNull().default("DONE"),
+    mode: invalidationMode("mode").notNull().default("HARD"),
+    requestedAt: timestamptz("requested_at").notNull().defaultNow(),
+    startedAt: timestamptz("started_at"),
+    completedAt: timestamptz("completed_at"),
+    // What the fan-out did, for the request's reader (e.g. per-tier outcomes); a JSON object.
+    details: jsonb("details").$type<Record<string, unknown>>(),
+    error: text("error"),
   },
   (t) => [
     check("cache_invalidation_log_reason_length", sql`char_length(${t.invalidationReason}) <= 1000`),
@@ -240,12 +252,22 @@ export const cacheInvalidationLog = pgTable(
       "cache_invalidation_log_resource_typed",
       sql`${t.triggerResourceId} IS NULL OR ${t.triggerResourceType} IS NOT NULL`,
     ),
+    check("cache_invalidation_log_details_object", sql`jsonb_typeof(${t.details}) = 'object'`),
+    check("cache_invalidation_log_error_length", sql`char_length(${t.error}) <= 2000`),
+    check("cache_invalidation_log_started_after_requested", sql`${t.startedAt} >= ${t.requestedAt}`),
+    check("cache_invalidation_log_completed_after_started", sql`${t.completedAt} >= ${t.startedAt}`),
+    // A failed request says why.
+    check("cache_invalidation_log_error_required", sql`${t.status} <> 'FAILED' OR ${t.error} IS NOT NULL`),
     index("idx_cache_invalidation_type").on(t.invalidationType, t.invalidatedAt.desc().nullsFirst()),
     index("idx_cache_invalidation_trigger").on(
       t.triggerEvent,
       t.triggerResourceType,
       t.invalidatedAt.desc().nullsFirst(),
     ),
+    // The fan-out's and the API's view of requests still in flight, oldest first.
+    index("idx_cache_invalidation_open")
+      .on(t.status, t.requestedAt)
+      .where(sql`${t.status} IN ('PENDING', 'RUNNING')`),
   ],
 );
 

@@ -2,8 +2,9 @@
  * @module Postgres enums shared by every Strata table.
  *
  * Values for the core tables come verbatim from seed 001. Seed 002 leaves its
- * enums unnamed, so their values are a project decision; docs/data-model.md
- * explains each one. Enum types replace the seed's `CHECK (x IN (...))` lists:
+ * enums unnamed, so their values are a project decision, as are those of the
+ * invalidation log's request lifecycle (status, mode), which no seed has;
+ * docs/data-model.md explains each one. Enum types replace the seed's `CHECK (x IN (...))` lists:
  * an enum already rejects any other value (SQLSTATE 22P02).
  *
  * Enums the engine also reasons about take their values from core/, so the runtime and the
@@ -11,6 +12,7 @@
  */
 import { pgEnum } from "drizzle-orm/pg-core";
 import { ROLES } from "../../core/auth/roles.ts";
+import { INVALIDATION_MODES, INVALIDATION_STATUSES, INVALIDATION_TYPES, TRIGGER_EVENTS } from "../../core/invalidation/types.ts";
 import { EVICTION_POLICIES } from "../../core/memory/policies/index.ts";
 import { CACHE_BEHAVIORS, INVALIDATION_STRATEGIES, LAYER_NAMES, RESOURCE_TYPES } from "../../core/types.ts";
 
@@ -45,23 +47,9 @@ export const metricType = pgEnum("metric_type", [
   "ERROR_RATE",
 ]);
 
-export const invalidationType = pgEnum("invalidation_type", [
-  "SINGLE_KEY",
-  "PATTERN_MATCH",
-  "TAG_BASED",
-  "DEPENDENCY_CASCADE",
-  "MANUAL_FLUSH",
-  "TTL_EXPIRY",
-]);
+export const invalidationType = pgEnum("invalidation_type", INVALIDATION_TYPES);
 
-export const triggerEvent = pgEnum("trigger_event", [
-  "RESOURCE_UPDATED",
-  "RESOURCE_DELETED",
-  "USER_ACTION",
-  "SYSTEM_EVENT",
-  "SCHEDULED",
-  "MANUAL",
-]);
+export const triggerEvent = pgEnum("trigger_event", TRIGGER_EVENTS);
 
 // --- Seed 002: values defined by the project ---------------------------------
 
@@ -113,6 +101,14 @@ export const implementationStatus = pgEnum("implementation_status", [
   "ROLLED_BACK",
 ]);
 
+// --- Asynchronous invalidation requests (no seed): values defined by the project
+
+/** Where a logged invalidation stands; rows written in one go (the TTL sweep) are DONE. */
+export const invalidationStatus = pgEnum("invalidation_status", INVALIDATION_STATUSES);
+
+/** SOFT marks entries stale, HARD makes them unreachable at once. */
+export const invalidationMode = pgEnum("invalidation_mode", INVALIDATION_MODES);
+
 export type UserRole = (typeof userRole.enumValues)[number];
 export type ResourceType = (typeof resourceType.enumValues)[number];
 export type LayerName = (typeof layerName.enumValues)[number];
@@ -131,3 +127,5 @@ export type WarmingJobStatus = (typeof warmingJobStatus.enumValues)[number];
 export type RecommendationType = (typeof recommendationType.enumValues)[number];
 export type RecommendationPriority = (typeof recommendationPriority.enumValues)[number];
 export type ImplementationStatus = (typeof implementationStatus.enumValues)[number];
+export type InvalidationStatus = (typeof invalidationStatus.enumValues)[number];
+export type InvalidationMode = (typeof invalidationMode.enumValues)[number];

@@ -37,9 +37,10 @@ export async function sweepExpiredKeys(now: Date = new Date()): Promise<SweepRes
         returning r.cache_key
       ), logged as (
         insert into cache_invalidation_log
-          (invalidation_type, invalidated_keys, keys_invalidated_count, trigger_event, invalidation_reason)
+          (invalidation_type, invalidated_keys, keys_invalidated_count, trigger_event, invalidation_reason,
+           started_at, completed_at)
         select 'TTL_EXPIRY', jsonb_agg(cache_key), count(*), 'SCHEDULED',
-               'registry sweep: entries past expires_at'
+               'registry sweep: entries past expires_at', now(), now()
         from expired having count(*) > 0
         returning keys_invalidated_count
       )

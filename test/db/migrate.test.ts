@@ -105,7 +105,7 @@ describe("migrateDatabase", () => {
       sequential.url,
       "SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'",
     );
-    expect(enums).toHaveLength(18);
+    expect(enums).toHaveLength(20);
     expect(await appliedMigrations(sequential.url)).toHaveLength(journal.entries.length);
   });
 

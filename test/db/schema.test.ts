@@ -511,6 +511,63 @@ describe("cache_invalidation_log", () => {
     expect(rows[0]?.triggered_by).toBeNull();
   });
 
+  it("takes an insert that names none of the request columns as a complete, hard invalidation", async () => {
+    const before = new Date(Date.now() - 60_000);
+    const row = await add("cache_invalidation_log", invalidationRow());
+    expect(row.status).toBe("DONE");
+    expect(row.mode).toBe("HARD");
+    expect(row.requested_at).toBeInstanceOf(Date);
+    expect((row.requested_at as Date).getTime()).toBeGreaterThan(before.getTime());
+    expect(row).toMatchObject({ started_at: null, completed_at: null, details: null, error: null });
+  });
+
+  it("tracks an asynchronous request from PENDING through RUNNING to DONE or FAILED", async () => {
+    const request = await add(
+      "cache_invalidation_log",
+      invalidationRow({
+        invalidation_type: "TAG_BASED",
+        cache_key_pattern: "program:7",
+        trigger_event: "MANUAL",
+        status: "PENDING",
+        mode: "SOFT",
+        requested_at: at(0),
+      }),
+    );
+    expect(request).toMatchObject({ status: "PENDING", mode: "SOFT", requested_at: at(0), started_at: null });
+    const step = (set: string, values: unknown[]) =>
+      client.query(`UPDATE cache_invalidation_log SET ${set} WHERE id = $1 RETURNING *`, [request.id, ...values]);
+    await step("status = 'RUNNING', started_at = $2", [at(0)]);
+    // A failure must say why, also when a running request is moved to FAILED.
+    await expectPgError(step("status = 'FAILED', completed_at = $2", [at(1)]), checkViolation, "cache_invalidation_log_error_required");
+    const done = await step("status = 'DONE', completed_at = $2, keys_invalidated_count = 3, details = $3", [
+      at(1),
+      JSON.stringify({ tiers: { L1_APPLICATION: "ok", L2_REDIS: "ok" } }),
+    ]);
+    expect(done.rows[0]).toMatchObject({
+      status: "DONE",
+      started_at: at(0),
+      completed_at: at(1),
+      details: { tiers: { L1_APPLICATION: "ok", L2_REDIS: "ok" } },
+    });
+
+    const failed = await add(
+      "cache_invalidation_log",
+      invalidationRow({
+        status: "FAILED",
+        requested_at: at(0),
+        started_at: at(1),
+        completed_at: at(2),
+        error: "e".repeat(2000),
+      }),
+    );
+    expect(failed.error).toHaveLength(2000);
+    // Failed before it ever started (e.g. the queue refused the message): no started_at needed.
+    await add(
+      "cache_invalidation_log",
+      invalidationRow({ status: "FAILED", requested_at: at(0), completed_at: at(1), error: "enqueue failed" }),
+    );
+  });
+
   it("rejects values outside the enums", async () => {
     await expectPgError(add("cache_invalidation_log", invalidationRow({ invalidation_type: "NUKE" })), invalidTextRepresentation);
     await expectPgError(add("cache_invalidation_log", invalidationRow({ trigger_event: "COSMIC_RAY" })), invalidTextRepresentation);
@@ -518,6 +575,39 @@ describe("cache_invalidation_log", () => {
       add("cache_invalidation_log", invalidationRow({ trigger_resource_id: MISSING_ID, trigger_resource_type: "BLOG" })),
       invalidTextRepresentation,
     );
+    await expectPgError(add("cache_invalidation_log", invalidationRow({ status: "CANCELLED" })), invalidTextRepresentation);
+    await expectPgError(add("cache_invalidation_log", invalidationRow({ mode: "MEDIUM" })), invalidTextRepresentation);
+  });
+
+  it("keeps the request's times ordered, its details an object and its error bounded and present on failure", async () => {
+    await expectPgError(
+      add("cache_invalidation_log", invalidationRow({ requested_at: at(1), started_at: at(0) })),
+      checkViolation,
+      "cache_invalidation_log_started_after_requested",
+    );
+    await expectPgError(
+      add("cache_invalidation_log", invalidationRow({ requested_at: at(0), started_at: at(2), completed_at: at(1) })),
+      checkViolation,
+      "cache_invalidation_log_completed_after_started",
+    );
+    await expectPgError(
+      add("cache_invalidation_log", invalidationRow({ details: json(["L1_APPLICATION", "L2_REDIS"]) })),
+      checkViolation,
+      "cache_invalidation_log_details_object",
+    );
+    await expectPgError(
+      add("cache_invalidation_log", invalidationRow({ status: "FAILED", error: "e".repeat(2001) })),
+      checkViolation,
+      "cache_invalidation_log_error_length",
+    );
+    await expectPgError(
+      add("cache_invalidation_log", invalidationRow({ status: "FAILED", requested_at: at(0), completed_at: at(1) })),
+      checkViolation,
+      "cache_invalidation_log_error_required",
+    );
+    await expectPgError(add("cache_invalidation_log", invalidationRow({ status: null })), notNullViolation);
+    await expectPgError(add("cache_invalidation_log", invalidationRow({ mode: null })), notNullViolation);
+    await expectPgError(add("cache_invalidation_log", invalidationRow({ requested_at: null })), notNullViolation);
   });
 
   it("enforces CHECKs, NOT NULLs and FK", async () => {
@@ -972,6 +1062,8 @@ describe("catalog", () => {
       cache_metric_period: /UNIQUE INDEX .*\(cache_layer_id, cache_strategy_id, metric_type, metric_date, metric_hour\) NULLS NOT DISTINCT$/,
       idx_cache_invalidation_type: /\(invalidation_type, invalidated_at DESC\)$/,
       idx_cache_invalidation_trigger: /\(trigger_event, trigger_resource_type, invalidated_at DESC\)$/,
+      idx_cache_invalidation_open:
+        /\(status, requested_at\) WHERE \(status = ANY \(ARRAY\['PENDING'::invalidation_status, 'RUNNING'::invalidation_status\]\)\)$/,
       idx_api_keys_active_prefix: /\(key_prefix\) WHERE \(revoked_at IS NULL\)$/,
       // Worst first: alert_severity sorts INFO < WARNING < CRITICAL.
       idx_cache_alert_open: /\(severity DESC, triggered_at DESC\) WHERE \(alert_status <> 'RESOLVED'::alert_status\)$/,
@@ -1035,7 +1127,7 @@ describe("coverage", () => {
       ORDER BY 1`);
     // Guards against a catalog query that silently matches nothing.
     expect(constraints.rows.length).toBeGreaterThan(100);
-    expect(enums.rows).toHaveLength(18);
+    expect(enums.rows).toHaveLength(20);
 
     const untestedConstraints = constraints.rows
       .filter((c) => !rejectedBy.constraints.has(c.conname))

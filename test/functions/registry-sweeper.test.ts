@@ -92,6 +92,15 @@ describe("registry sweeper", () => {
     expect(log.rows.map((r) => r.n)).toEqual([1_000, 1_000, 345]);
     expect(log.rows.every((r) => r.keys === r.n && r.type === "TTL_EXPIRY" && r.trigger === "SCHEDULED")).toBe(true);
 
+    // Each row is a finished record: DONE and HARD by default, started and completed within the
+    // sweep's own statement (now(), the transaction's time, so all three instants agree).
+    const lifecycle = await client.query<{ status: string; mode: string; timed: boolean; error: string | null }>(
+      `select status::text as status, mode::text as mode, error,
+              started_at is not null and started_at = requested_at and completed_at = started_at as timed
+       from cache_invalidation_log`,
+    );
+    expect(lifecycle.rows).toEqual(Array.from({ length: 3 }, () => ({ status: "DONE", mode: "HARD", timed: true, error: null })));
+
     // Nothing left to do: no work, no empty log rows.
     expect(await handler(scheduledEvent(new Date()))).toEqual({ deactivated: 0, batches: 0 });
     expect((await client.query("select 1 from cache_invalidation_log")).rowCount).toBe(3);
