@@ -51,10 +51,15 @@ export interface RequestContext {
  * unreachable.
  */
 export interface InvalidationView {
-  check(envelope: Envelope, strategy: ResolvedStrategy): "valid" | "soft" | "hard";
-  /** The epochs to stamp into a new envelope. */
-  stamp(strategy: ResolvedStrategy, tags: readonly string[]): Record<string, number>;
+  check(key: string, envelope: Envelope, strategy: ResolvedStrategy): InvalidationVerdict;
+  /**
+   * The stamp for an entry whose origin read starts now. Taken *before* the read, so that an
+   * invalidation landing while the read is in flight still invalidates what it returns.
+   */
+  stamp(): Record<string, number>;
 }
+
+export type InvalidationVerdict = "valid" | "soft" | "hard";
 
 const NO_INVALIDATIONS: InvalidationView = { check: () => "valid", stamp: () => ({}) };
 
@@ -184,13 +189,22 @@ export class CacheEngine {
     return result;
   }
 
-  /** Cache-aside write: the value goes to every tier (L2 awaited, so a later read anywhere sees it). */
-  async put(key: string, strategy: ResolvedStrategy, loaded: LoadedValue, opts: { ttlMs?: number } = {}): Promise<Envelope> {
-    const envelope = this.#envelope(strategy, loaded, opts.ttlMs);
+  /**
+   * Writes a value to every tier (L2 awaited, so a later read anywhere sees it). `epochs` is the
+   * stamp when the caller has one newer than this isolate's view: a write that bumped the key's
+   * own scope first stamps with that bump, so its value outlives the bump and nothing older does.
+   */
+  async put(
+    key: string,
+    strategy: ResolvedStrategy,
+    loaded: LoadedValue,
+    opts: { ttlMs?: number; epochs?: Record<string, number> } = {},
+  ): Promise<Envelope> {
+    const envelope = this.#envelope(strategy, loaded, opts.epochs ?? this.#invalidations.stamp(), opts.ttlMs);
     const entry = await this.#encode(key, envelope, strategy);
     this.#storeL1(key, entry, envelope);
     await Promise.all([
-      this.l2 ? this.#l2Call(() => (this.l2 as RedisTier).set(key, entry)) : undefined,
+      this.l2 ? this.#l2Call(() => (this.l2 as RedisTier).set(key, entry, envelope.tags)) : undefined,
       this.cdn?.set(key, entry),
     ]);
     return envelope;
@@ -210,7 +224,7 @@ export class CacheEngine {
     const envelope = this.#decoded.get(entry.bytes);
     // Only entries the engine stored itself carry a decoded twin; anything else is foreign.
     if (!envelope) return undefined;
-    return this.#assess(envelope, "strata-l1", req.strategy, entry);
+    return this.#assess(req.key, envelope, "strata-l1", req.strategy, entry);
   }
 
   async #fromRemote(tier: Tier, entry: TierEntry | undefined, req: ReadRequest): Promise<Found | undefined> {
@@ -225,12 +239,12 @@ export class CacheEngine {
       await tier.delete(req.key).catch(() => undefined);
       return undefined;
     }
-    return this.#assess(envelope, tier.id, req.strategy, entry);
+    return this.#assess(req.key, envelope, tier.id, req.strategy, entry);
   }
 
-  #assess(envelope: Envelope, tier: TierId, strategy: ResolvedStrategy, raw: TierEntry): Found | undefined {
+  #assess(key: string, envelope: Envelope, tier: TierId, strategy: ResolvedStrategy, raw: TierEntry): Found | undefined {
     let state = freshness(envelope, this.#now());
-    const verdict = this.#invalidations.check(envelope, strategy);
+    const verdict = this.#invalidations.check(key, envelope, strategy);
     if (verdict === "hard") return undefined;
     if (verdict === "soft" && state === "fresh") state = "stale-revalidate";
     if (state === "dead") return undefined;
@@ -292,8 +306,8 @@ export class CacheEngine {
         }
         fallback = pickFallback(fallback, found);
         const member: CacheStatusMember = { tier: "strata-l2", fwd: found ? "stale" : "miss" };
-        if (found && !lease && req.load) {
-          // L2 returned a copy too old to serve, so its lookup took no lease: take one now.
+        if (got.entry && !lease && req.load) {
+          // L2 returned a copy it may not serve (too old, or invalidated), so its lookup took no lease: take one now.
           lease = await this.#l2Call(() => l2.acquireLease(req.key, this.#leaseMs)).catch(() => undefined);
         }
         if (!lease && req.load) {
@@ -319,6 +333,7 @@ export class CacheEngine {
     }
 
     let loaded: LoadedValue | null;
+    const epochs = this.#invalidations.stamp();
     try {
       loaded = await req.load();
     } catch (error) {
@@ -335,7 +350,7 @@ export class CacheEngine {
       throw error instanceof DependencyError ? error : new DependencyError("postgres", `origin: ${String(error)}`, { cause: error });
     }
 
-    const envelope = this.#envelope(req.strategy, loaded);
+    const envelope = this.#envelope(req.strategy, loaded, epochs);
     const stored = await this.#store(req, envelope, lease, ctx, status);
     return { envelope, status, source: "origin", stale: false, bytes: stored.bytes, originLoaded: true, stored: stored.l1 };
   }
@@ -352,8 +367,9 @@ export class CacheEngine {
         lease = await this.#l2Call(() => l2.acquireLease(req.key, this.#leaseMs)).catch(() => undefined);
         if (!lease && !this.#breakerOpen()) return;
       }
+      const epochs = this.#invalidations.stamp();
       const loaded = await load();
-      await this.#store(req, this.#envelope(req.strategy, loaded), lease, { waitUntil: () => undefined }, []);
+      await this.#store(req, this.#envelope(req.strategy, loaded, epochs), lease, { waitUntil: () => undefined }, []);
     })()
       .catch((error: unknown) => {
         console.warn(JSON.stringify({ level: "warn", msg: "background refresh failed", key: req.key, error: String(error) }));
@@ -387,7 +403,7 @@ export class CacheEngine {
     const l1 = this.#storeL1(req.key, entry, envelope);
     if (this.l2 && !this.#breakerOpen()) {
       const l2 = this.l2;
-      ctx.waitUntil(this.#l2Call(() => l2.setAndRelease(req.key, entry, lease)).catch(() => undefined));
+      ctx.waitUntil(this.#l2Call(() => l2.setAndRelease(req.key, entry, lease, envelope.tags)).catch(() => undefined));
       const member = status.find((m) => m.tier === "strata-l2");
       if (member) member.stored = true;
     }
@@ -420,7 +436,7 @@ export class CacheEngine {
     return this.l1.setSync(key, entry);
   }
 
-  #envelope(strategy: ResolvedStrategy, loaded: LoadedValue | null, ttlOverrideMs?: number): Envelope {
+  #envelope(strategy: ResolvedStrategy, loaded: LoadedValue | null, epochs: Record<string, number>, ttlOverrideMs?: number): Envelope {
     const now = this.#now();
     if (!loaded) {
       return {
@@ -432,7 +448,7 @@ export class CacheEngine {
         staleWhileRevalidateMs: 0,
         staleIfErrorMs: 0,
         tags: [],
-        epochs: this.#invalidations.stamp(strategy, []),
+        epochs,
       };
     }
     return {
@@ -445,7 +461,7 @@ export class CacheEngine {
       staleWhileRevalidateMs: strategy.staleWhileRevalidateMs,
       staleIfErrorMs: strategy.staleIfErrorMs,
       tags: loaded.tags,
-      epochs: this.#invalidations.stamp(strategy, loaded.tags),
+      epochs,
     };
   }
 

@@ -20,6 +20,7 @@
  */
 import type { CircuitBreaker } from "../circuit-breaker.ts";
 import type { Tier, TierEntry } from "../tier.ts";
+import { LuaScript, toHex } from "../redis-script.ts";
 import { bounded, DependencyError } from "../timeout.ts";
 
 /**
@@ -121,10 +122,12 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 return -1`;
 
 /**
- * Store-and-release. KEYS[1] value, KEYS[2] lease; ARGV[1] stored string, ARGV[2] PX ('' = no expiry, <= 0 = the
- * entry is already dead: delete any older value instead), ARGV[3] lease token. The value is written whether or not
- * the lease is still ours (it is fresh from the origin either way); the lease is deleted only if it still holds our
- * token, so a loader whose lease expired cannot release the next holder's. Returns 1 when the lease was released.
+ * Store-and-release. KEYS[1] value, KEYS[2] lease, KEYS[3..] tag index sets; ARGV[1] stored string, ARGV[2] PX
+ * ('' = no expiry, <= 0 = the entry is already dead: delete any older value instead), ARGV[3] lease token ('' =
+ * none), ARGV[4] the cache key (member of the tag sets). The value is written whether or not the lease is still ours
+ * (it is fresh from the origin either way); the lease is deleted only if it still holds our token, so a loader whose
+ * lease expired cannot release the next holder's. Each tag set lives at least as long as its longest-lived member,
+ * so the fan-out finds every L2 entry of a tag without scanning. Returns 1 when the lease was released.
  */
 const STORE_SCRIPT = `local px = ARGV[2]
 if px == '' then
@@ -134,7 +137,20 @@ elseif tonumber(px) > 0 then
 else
   redis.call('DEL', KEYS[1])
 end
-if redis.call('GET', KEYS[2]) == ARGV[3] then
+if px == '' or tonumber(px) > 0 then
+  for i = 3, #KEYS do
+    redis.call('SADD', KEYS[i], ARGV[4])
+    local left = redis.call('PTTL', KEYS[i])
+    if px == '' then
+      redis.call('PERSIST', KEYS[i])
+    elseif left >= 0 and left < tonumber(px) or left == -2 then
+      redis.call('PEXPIRE', KEYS[i], px)
+    elseif left == -1 and redis.call('SCARD', KEYS[i]) == 1 then
+      redis.call('PEXPIRE', KEYS[i], px)
+    end
+  end
+end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
   redis.call('DEL', KEYS[2])
   return 1
 end
@@ -143,26 +159,6 @@ return 0`;
 /** Compare-and-delete. KEYS[1] lease; ARGV[1] token. Returns 1 when the lease was ours and is now gone. */
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
-
-/** A script and its SHA-1, computed once per isolate (Web Crypto has no synchronous digest). */
-class LuaScript {
-  readonly text: string;
-  private sha: string | undefined;
-  private pending: Promise<string> | undefined;
-
-  constructor(text: string) {
-    this.text = text;
-  }
-
-  sha1(): string | Promise<string> {
-    if (this.sha !== undefined) return this.sha;
-    this.pending ??= crypto.subtle.digest("SHA-1", new TextEncoder().encode(this.text)).then((digest) => {
-      this.sha = toHex(new Uint8Array(digest));
-      return this.sha;
-    });
-    return this.pending;
-  }
-}
 
 const LOOKUP = new LuaScript(LOOKUP_SCRIPT);
 const STORE = new LuaScript(STORE_SCRIPT);
@@ -192,6 +188,11 @@ export class RedisTier implements Tier {
     return `${this.keyPrefix}v:${key}`;
   }
 
+  /** The Redis set indexing the keys stored with `tag` (for the invalidation fan-out). */
+  tagKey(tag: string): string {
+    return `${this.keyPrefix}tag:${tag}`;
+  }
+
   /** The Redis key holding `key`'s lease. */
   leaseKey(key: string): string {
     return `${this.keyPrefix}lease:${key}`;
@@ -203,8 +204,15 @@ export class RedisTier implements Tier {
     return decodeValue(raw, this.now(), key);
   }
 
-  /** One SET (or DEL when the entry is already expired, so an older value is not served on). */
-  async set(key: string, entry: TierEntry): Promise<void> {
+  /**
+   * One SET (or DEL when the entry is already expired, so an older value is not served on). With tags, one script
+   * that also adds the key to each tag's index set.
+   */
+  async set(key: string, entry: TierEntry, tags: readonly string[] = []): Promise<void> {
+    if (tags.length > 0) {
+      await this.store(key, entry, "", tags);
+      return;
+    }
     const px = pxFor(entry.expiresAt, this.now());
     const valueKey = this.valueKey(key);
     if (px === "") {
@@ -258,16 +266,21 @@ export class RedisTier implements Tier {
    * and, when `lease` is given, releases it if it still holds our token. Resolves true when the lease was released,
    * false when there was none or it had expired or been taken over (the value is stored either way).
    */
-  async setAndRelease(key: string, entry: TierEntry, lease?: Lease): Promise<boolean> {
+  async setAndRelease(key: string, entry: TierEntry, lease?: Lease, tags: readonly string[] = []): Promise<boolean> {
     if (lease === undefined) {
-      await this.set(key, entry);
+      await this.set(key, entry, tags);
       return false;
     }
     if (lease.key !== key) throw new RangeError(`lease for ${JSON.stringify(lease.key)} used for ${JSON.stringify(key)}`);
+    return this.store(key, entry, lease.token, tags);
+  }
+
+  private async store(key: string, entry: TierEntry, token: string, tags: readonly string[]): Promise<boolean> {
     const px = pxFor(entry.expiresAt, this.now());
     // No point shipping bytes the script will not write.
     const value = px !== "" && px <= 0 ? "" : encodeValue(entry);
-    const result = await this.script(STORE, [this.valueKey(key), this.leaseKey(key)], [value, String(px), lease.token]);
+    const keys = [this.valueKey(key), this.leaseKey(key), ...tags.map((t) => this.tagKey(t))];
+    const result = await this.script(STORE, keys, [value, String(px), token, key]);
     return result === 1;
   }
 
@@ -334,15 +347,7 @@ export class RedisTier implements Tier {
 
   /** EVALSHA, falling back to EVAL on NOSCRIPT, both within one timeout (and one breaker admission). */
   private script(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    return this.call(async () => {
-      const sha = await script.sha1();
-      try {
-        return await this.client.evalsha(sha, keys, args);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return await this.client.eval(script.text, keys, args);
-      }
-    });
+    return this.call(() => script.run(this.client, keys, args));
   }
 }
 
@@ -391,24 +396,12 @@ function newToken(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.toUpperCase().includes("NOSCRIPT");
-}
-
 function unexpected(key: string, result: unknown): DependencyError {
   return new DependencyError("redis", `unexpected script result for ${JSON.stringify(key)}: ${JSON.stringify(result)}`);
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += HEX[b] ?? "";
-  return out;
 }
 
 /** Native where the runtime has it (TC39 Uint8Array base64: workerd has it, Node 24 not yet), else table-driven. */

@@ -1,0 +1,171 @@
+/**
+ * @module A reader's view of the epoch store: the engine's `InvalidationView`. It loads the epoch
+ * hash once, then follows the journal; judging an entry is a few map look-ups, no remote call.
+ *
+ * Freshness of the view is the caller's choice, made per request through `refresh()`: when the
+ * view is older than `pollMs` the request waits for one Redis round trip (journal entries since
+ * the last one seen), so an invalidation is honoured by every reader within `pollMs` plus one
+ * round trip of it being bumped, however many keys it covers, while a busy isolate pays that
+ * round trip once per `pollMs`, not per request.
+ */
+import type { InvalidationVerdict, InvalidationView } from "../engine/engine.ts";
+import type { Envelope } from "../envelope.ts";
+import type { ResolvedStrategy } from "../types.ts";
+import { scopeOf, type EpochStore, type JournalEntry, type ScopeState } from "./epochs.ts";
+
+export interface EpochViewOptions {
+  store: EpochStore;
+  /** How old the view may be before a request waits for it to catch up (default 100 ms). */
+  pollMs?: number;
+  now?: () => number;
+  /** Called when catching up fails (Redis away): the view keeps serving what it knows. */
+  onError?: (error: unknown) => void;
+}
+
+/** The envelope field holding the stamp. */
+export const STAMP_FIELD = "#";
+
+export class EpochView implements InvalidationView {
+  readonly #store: EpochStore;
+  readonly #pollMs: number;
+  readonly #now: () => number;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  #seq = 0;
+  /** The highest bump known to any scope here: #seq, or a bump this process noted ahead of the journal. */
+  #maxSeq = 0;
+  #scopes = new Map<string, ScopeState>();
+  #journalId = "";
+  #loaded = false;
+  #syncedAt = Number.NEGATIVE_INFINITY;
+  #syncing: Promise<void> | undefined;
+
+  constructor(opts: EpochViewOptions) {
+    this.#store = opts.store;
+    this.#pollMs = opts.pollMs ?? 100;
+    this.#now = opts.now ?? Date.now;
+    this.#onError = opts.onError;
+  }
+
+  /** The highest sequence number this view has applied. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** When the last successful catch-up started (epoch ms; -Infinity before the first): every bump before it is in the view. */
+  get syncedAt(): number {
+    return this.#syncedAt;
+  }
+
+  /**
+   * Undefined when the view is recent enough; otherwise the catch-up to await (one per isolate at
+   * a time, shared by concurrent requests). Never rejects: a failed catch-up keeps the old view.
+   */
+  refresh(): Promise<void> | undefined {
+    if (this.#now() - this.#syncedAt < this.#pollMs) return undefined;
+    return this.sync();
+  }
+
+  /** Catches up now (or joins the catch-up in flight). Never rejects. */
+  sync(): Promise<void> {
+    if (this.#syncing) return this.#syncing;
+    // The view is as recent as the moment the catch-up *started*: a bump landing during it may be missed.
+    const startedAt = this.#now();
+    this.#syncing = this.#catchUp()
+      .then(() => {
+        this.#syncedAt = startedAt;
+      })
+      .catch((error: unknown) => this.#onError?.(error))
+      .finally(() => {
+        this.#syncing = undefined;
+      });
+    return this.#syncing;
+  }
+
+  async #catchUp(): Promise<void> {
+    if (!this.#loaded) return this.#reload();
+    for (let round = 0; round < 20; round++) {
+      const { seq, entries } = await this.#store.follow(this.#journalId);
+      let expected = this.#seq + 1;
+      for (const entry of entries) {
+        // Bumps are numbered without gaps; a gap means the journal was trimmed past us.
+        if (entry.seq > expected) return this.#reload();
+        if (entry.seq === expected) {
+          this.#apply(entry);
+          expected++;
+        }
+        this.#journalId = entry.id;
+      }
+      if (entries.length === 0) {
+        // Nothing after our id, yet the counter moved: our id was trimmed away. Reload.
+        if (seq > this.#seq) return this.#reload();
+        return;
+      }
+      if (entries.length < 1000) return;
+    }
+    // Very far behind: the hash is the cheaper way to catch up.
+    return this.#reload();
+  }
+
+  async #reload(): Promise<void> {
+    const snapshot = await this.#store.load();
+    this.#scopes = snapshot.scopes;
+    this.#seq = snapshot.seq;
+    this.#maxSeq = snapshot.seq;
+    this.#journalId = snapshot.journalId;
+    this.#loaded = true;
+  }
+
+  #apply(entry: JournalEntry): void {
+    for (const scope of entry.scopes) {
+      const previous = this.#scopes.get(scope);
+      this.#scopes.set(scope, {
+        seq: entry.seq,
+        hard: entry.mode === "HARD" ? entry.seq : (previous?.hard ?? 0),
+        at: entry.at,
+      });
+    }
+    this.#seq = entry.seq;
+    if (entry.seq > this.#maxSeq) this.#maxSeq = entry.seq;
+  }
+
+  /**
+   * Records a bump this process made itself, ahead of reading it from the journal: a write that
+   * bumped its key is then honoured by this isolate at once (read-your-writes), whatever reads
+   * were in flight when it happened. The stamp stays at what the journal has delivered.
+   */
+  note(scopes: readonly string[], mode: "SOFT" | "HARD", seq: number, at: number = this.#now()): void {
+    for (const scope of scopes) {
+      const previous = this.#scopes.get(scope);
+      if (previous && previous.seq >= seq) continue;
+      this.#scopes.set(scope, { seq, hard: mode === "HARD" ? seq : (previous?.hard ?? 0), at });
+    }
+    if (seq > this.#maxSeq) this.#maxSeq = seq;
+  }
+
+  stamp(): Record<string, number> {
+    return { [STAMP_FIELD]: this.#seq };
+  }
+
+  check(key: string, envelope: Envelope, strategy: ResolvedStrategy): InvalidationVerdict {
+    const stamp = envelope.epochs[STAMP_FIELD] ?? 0;
+    // Nothing bumped since the entry was stamped: the common case, one comparison.
+    if (this.#maxSeq <= stamp) return "valid";
+    let softAt = -1;
+    const judge = (scope: string): boolean => {
+      const state = this.#scopes.get(scope);
+      if (!state || state.seq <= stamp) return false;
+      if (state.hard > stamp) return true;
+      if (state.at > softAt) softAt = state.at;
+      return false;
+    };
+    if (judge(scopeOf.key(key)) || judge(scopeOf.strategy(envelope.strategyId)) || judge(scopeOf.layer(strategy.layerId))) return "hard";
+    for (const tag of envelope.tags) if (judge(scopeOf.tag(tag))) return "hard";
+    if (softAt < 0) return "valid";
+    // Soft: stale, servable inside the strategy's stale-while-revalidate window counted from the bump.
+    return this.#now() < softAt + strategy.staleWhileRevalidateMs ? "soft" : "hard";
+  }
+}
