@@ -355,6 +355,10 @@ async function main(): Promise<void> {
     UPSTASH_REDIS_REST_URL: upstash.url,
     UPSTASH_REDIS_REST_TOKEN: upstashToken,
     SQS_ENDPOINT: sqsEndpoint,
+    // fauxqs accepts any signature; the SDK insists on having credentials to sign with.
+    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
   });
   for (const q of QUEUES) {
     const url = urls.get(q.name);
@@ -396,6 +400,9 @@ async function main(): Promise<void> {
   });
 
   const workerUrl = `http://127.0.0.1:${workerPort}`;
+  // The invalidation Lambda purges this worker's Cache API through its admin route (LocalPurger).
+  process.env.STRATA_DEV_WORKER_URL = workerUrl;
+  process.env.STRATA_ADMIN_KEY = key;
   const health = await waitForHealth(`${workerUrl}/health`, 90_000);
   if (health.status !== 200) {
     log(`the worker did not report healthy: ${health.status} ${health.body}\n${workerLog.join("").slice(-4000)}`);

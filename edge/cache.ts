@@ -7,6 +7,8 @@
 import { CircuitBreaker } from "../core/circuit-breaker.ts";
 import { Keyring } from "../core/crypto/keyring.ts";
 import { CacheEngine, type ReadObservation, type RequestContext } from "../core/engine/engine.ts";
+import { EpochStore } from "../core/invalidation/epochs.ts";
+import { EpochView } from "../core/invalidation/view.ts";
 import { KeyRegistryBuffer, type RegistrySink } from "../core/key-registry.ts";
 import type { EvictionPolicyName } from "../core/memory/policies/index.ts";
 import { MetricsRecorder, type MetricsRedis } from "../core/metrics.ts";
@@ -30,6 +32,8 @@ interface IsolateState {
   metrics: MetricsRecorder;
   registryBuffer: KeyRegistryBuffer;
   keyring: Promise<Keyring | undefined>;
+  epochs: EpochStore;
+  epochView: EpochView;
   engine?: { policy: EvictionPolicyName; maxSizeBytes: number; engine: CacheEngine };
   /** Where flushes go, built once: nothing is allocated for them on a request that flushes nothing. */
   flush: { redis: MetricsRedis; registry: RegistrySink };
@@ -50,6 +54,7 @@ function fingerprint(env: Bindings): string {
     env.STRATA_ENCRYPTION_KEYS,
     env.STRATA_ENCRYPTION_KEY_ID,
     env.DEPENDENCY_TIMEOUT_MS,
+    env.STRATA_EPOCH_POLL_MS,
   ]);
 }
 
@@ -62,6 +67,8 @@ function isolate(env: Bindings): IsolateState {
   const fp = fingerprint(env);
   if (state?.fingerprint === fp) return state;
   const timeoutMs = dependencyTimeoutMs(env);
+  const breaker = new CircuitBreaker({ dependency: "redis", failureThreshold: 5, openMs: 5_000 });
+  const epochs = new EpochStore({ client: edgeRedis(env), keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:", timeoutMs, breaker });
   state = {
     fingerprint: fp,
     config: new ConfigCache({
@@ -70,11 +77,17 @@ function isolate(env: Bindings): IsolateState {
       timeoutMs: timeoutMs * 2,
     }),
     // Five straight failures open it; one probe every 5 s while Redis is away.
-    breaker: new CircuitBreaker({ dependency: "redis", failureThreshold: 5, openMs: 5_000 }),
+    breaker,
     metrics: new MetricsRecorder({ keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:" }),
     registryBuffer: new KeyRegistryBuffer(),
     keyring: Keyring.fromBindings(env.STRATA_ENCRYPTION_KEYS, env.STRATA_ENCRYPTION_KEY_ID),
     flush: { redis: edgeRedis(env), registry: keyRegistrySink(edgeDb(env)) },
+    epochs,
+    epochView: new EpochView({
+      store: epochs,
+      pollMs: epochPollMs(env),
+      onError: (error) => console.warn(JSON.stringify({ level: "warn", msg: "invalidation view not refreshed", error: String(error) })),
+    }),
   };
   return state;
 }
@@ -82,13 +95,19 @@ function isolate(env: Bindings): IsolateState {
 export interface EdgeCache {
   engine: CacheEngine;
   registry: StrategyRegistry;
+  epochs: EpochStore;
+  epochView: EpochView;
   /** Hands due counter and registry flushes to waitUntil; call once per request, after the read. */
   scheduleFlushes(ctx: RequestContext): void;
 }
 
 export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<EdgeCache> {
   const s = isolate(env);
+  // Older than the poll interval: catch up on invalidations before serving anything (one Redis
+  // round trip, shared by concurrent requests; skipped while the breaker says Redis is down).
+  const catchUp = s.breaker.state === "open" ? undefined : s.epochView.refresh();
   const registry = await s.config.get((work) => ctx.waitUntil(work));
+  if (catchUp) await catchUp;
   const l1 = registry.l1Layer() ?? FALLBACK_L1;
   if (s.engine?.policy !== l1.evictionPolicy || s.engine.maxSizeBytes !== l1.maxSizeBytes) {
     // A changed L1 layer row (policy or size) takes effect with a fresh isolate memory.
@@ -101,6 +120,8 @@ export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<Edg
     s.view = {
       engine,
       registry,
+      epochs: s.epochs,
+      epochView: s.epochView,
       scheduleFlushes(ctx) {
         const metricsFlush = metrics.maybeFlush(flush.redis);
         if (metricsFlush) ctx.waitUntil(metricsFlush);
@@ -128,12 +149,19 @@ async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number,
     l2: new RedisTier({ client: edgeRedis(env), keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:", timeoutMs }),
     l2Breaker: s.breaker,
     keyring: await s.keyring,
+    invalidations: s.epochView,
     onRead: (o: ReadObservation) => {
       s.metrics.record(o);
       s.registryBuffer.record(o);
     },
   });
   return engine;
+}
+
+/** How stale this isolate's view of invalidations may be before a request waits for it (default 100 ms). */
+export function epochPollMs(env: Bindings): number {
+  const n = Number(env.STRATA_EPOCH_POLL_MS);
+  return Number.isFinite(n) && n >= 0 ? n : 100;
 }
 
 /** Test and admin hook: writes pending counters and registry deltas now. */

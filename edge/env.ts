@@ -25,6 +25,8 @@ export interface Bindings {
   STRATA_KEY_PREFIX?: string;
   /** Namespace of the Cache API's synthetic URLs (default `strata`). */
   STRATA_CACHE_NAMESPACE?: string;
+  /** How stale an isolate's view of invalidations may get before a request waits for it (ms, default 100). */
+  STRATA_EPOCH_POLL_MS?: string;
   /** Upper bound for any single call to Postgres, Redis or SQS, in milliseconds (default 2000). */
   DEPENDENCY_TIMEOUT_MS?: string;
 }

@@ -35,6 +35,19 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
   throw new HttpError(400, "invalid_request", `${path}: ${issue?.message ?? "invalid"}`, path);
 }
 
+/** Reads a JSON request body of at most `maxBytes` (413 beyond, 400 naming `body` when it does not parse). */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const text = await req.text();
+  if (new TextEncoder().encode(text).byteLength > maxBytes) {
+    throw new HttpError(413, "payload_too_large", `body: larger than ${maxBytes} bytes`, "body");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_request", "body: must be a JSON object", "body");
+  }
+}
+
 export function onError(err: Error, c: Context) {
   if (err instanceof HttpError) return jsonError(c, err.status, err.code, err.message, err.field);
   if (err instanceof HTTPException) {

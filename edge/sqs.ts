@@ -83,4 +83,23 @@ export class SqsFetchClient {
     const out = await this.call<{ QueueUrl: string }>("GetQueueUrl", { QueueName: queueName });
     return out.QueueUrl;
   }
+
+  readonly #urls = new Map<string, Promise<string>>();
+
+  /** SendMessage by queue name (its URL looked up once per isolate). FIFO queues need the group and dedup ids. */
+  async send(queueName: string, body: unknown, fifo?: { groupId: string; deduplicationId: string }): Promise<string> {
+    let url = this.#urls.get(queueName);
+    if (!url) {
+      url = this.getQueueUrl(queueName);
+      this.#urls.set(queueName, url);
+      // A failed lookup must not be remembered.
+      url.catch(() => this.#urls.delete(queueName));
+    }
+    const out = await this.call<{ MessageId: string }>("SendMessage", {
+      QueueUrl: await url,
+      MessageBody: JSON.stringify(body),
+      ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
+    });
+    return out.MessageId;
+  }
 }

@@ -77,6 +77,7 @@ export const QUEUES: readonly (QueueDefinition & { key: QueueKey })[] = [
     maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     dlq: { name: `${QUEUE_PREFIX}-invalidation-dlq`, retentionSeconds: DLQ_RETENTION },
+    handler: { entry: "functions/invalidation/handler.ts", export: "handler", timeoutSeconds: 30 },
   },
   {
     key: "write-behind",
@@ -93,6 +94,7 @@ export const QUEUES: readonly (QueueDefinition & { key: QueueKey })[] = [
     maxBatchingWindowSeconds: 0,
     maxReceiveCount: 5,
     dlq: { name: `${QUEUE_PREFIX}-write-behind-dlq.fifo`, retentionSeconds: DLQ_RETENTION },
+    handler: { entry: "functions/write-behind/handler.ts", export: "handler", timeoutSeconds: 30, sendsTo: ["invalidation"] },
   },
   {
     key: "warming",

@@ -9,7 +9,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startFauxqs } from "fauxqs";
 import { QUEUES } from "../functions/queues.ts";
-import { ensureQueues, localSqsClient } from "../dev/lambda-runner.ts";
+import { ensureQueues, loadHandlers, localSqsClient, startLambdaRunner } from "../dev/lambda-runner.ts";
 import { generateEncryptionKey } from "../core/crypto/keyring.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { seedDatabase } from "../db/seed.ts";
@@ -75,9 +75,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("faultDatabaseUrl", faultDb.toString());
     project.provide("faultUpstashUrl", faultUpstash.url);
 
+    // The invalidation and write-behind Lambdas consume the production queues for the worker's
+    // suites, as deployed: handlers in this process, configured from env the way a Lambda is.
+    const runId = randomBytes(4).toString("hex");
+    Object.assign(process.env, {
+      DATABASE_URL: databaseUrl,
+      NEON_BRIDGE_URL: neon.url,
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstashToken,
+      SQS_ENDPOINT: sqsEndpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      STRATA_KEY_PREFIX: `strata:test:${runId}:`,
+      DEPENDENCY_TIMEOUT_MS: "5000",
+    });
+    const handlers = await loadHandlers({ queues: QUEUES });
+    const runner = await startLambdaRunner({ sqsEndpoint, queues: handlers.queues, waitTimeSeconds: 1 });
+    stops.push(runner.stop);
+
     project.provide("databaseUrl", databaseUrl);
     project.provide("blackholePort", blackhole.port);
-    project.provide("runId", randomBytes(4).toString("hex"));
+    project.provide("runId", runId);
     project.provide("encryptionKeys", JSON.stringify({ t1: generateEncryptionKey() }));
     project.provide("redisUrl", redis.url);
     project.provide("upstashUrl", upstash.url);

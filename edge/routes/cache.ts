@@ -9,7 +9,7 @@ import { keyProblem } from "../../core/strategy/pattern.ts";
 import { requireRole } from "../auth.ts";
 import { edgeCache } from "../cache.ts";
 import type { AppEnv } from "../env.ts";
-import { HttpError, jsonError, validate } from "../errors.ts";
+import { HttpError, jsonError, readJsonBody, validate } from "../errors.ts";
 import { cacheHeaders } from "./resources.ts";
 
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
@@ -31,18 +31,6 @@ function keyOf(raw: string | undefined): string {
   return key;
 }
 
-async function readBody(req: Request): Promise<unknown> {
-  const text = await req.text();
-  if (new TextEncoder().encode(text).byteLength > MAX_VALUE_BYTES) {
-    throw new HttpError(413, "payload_too_large", `body: larger than ${MAX_VALUE_BYTES} bytes`, "body");
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "invalid_request", "body: must be a JSON object", "body");
-  }
-}
-
 export const cacheRoutes = new Hono<AppEnv>()
   .get("/v1/cache/:key{.+}", requireRole("VIEWER"), async (c) => {
     const key = keyOf(c.req.param("key"));
@@ -57,7 +45,7 @@ export const cacheRoutes = new Hono<AppEnv>()
   })
   .put("/v1/cache/:key{.+}", requireRole("OPERATOR"), async (c) => {
     const key = keyOf(c.req.param("key"));
-    const body = validate(putBody, await readBody(c.req.raw), "body");
+    const body = validate(putBody, await readJsonBody(c.req.raw, MAX_VALUE_BYTES), "body");
     const cache = await edgeCache(c.env, c.executionCtx);
     const { strategy } = cache.registry.forKey(key);
     const ttlMs = (body.ttl ?? strategy.ttlMs / 1000) * 1000;
