@@ -6,6 +6,8 @@
  * - `strata:stackName` (default `Strata`)
  * - `strata:databaseUrlSecret` (default `strata/database-url`)
  * - `strata:upstashSecret` (default `strata/upstash-redis`, JSON with `url` and `token`)
+ * - `strata:cloudflareZoneId`, `strata:publicBaseUrl`, `strata:cloudflareTokenSecret`: all three
+ *   turn on the fan-out's Cloudflare purge; none leaves it off.
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +32,18 @@ new StrataStack(app, context("strata:stackName") ?? "Strata", {
     databaseUrl: context("strata:databaseUrlSecret") ?? DEFAULT_SECRET_NAMES.databaseUrl,
     upstash: context("strata:upstashSecret") ?? DEFAULT_SECRET_NAMES.upstash,
   },
+  ...cdnPurge(),
 });
+
+function cdnPurge(): { cdnPurge?: { zoneId: string; publicBaseUrl: string; apiTokenSecret: string } } {
+  const zoneId = context("strata:cloudflareZoneId");
+  const publicBaseUrl = context("strata:publicBaseUrl");
+  const apiTokenSecret = context("strata:cloudflareTokenSecret");
+  if (!zoneId && !publicBaseUrl && !apiTokenSecret) return {};
+  if (!zoneId || !publicBaseUrl || !apiTokenSecret) {
+    throw new Error("Cloudflare purge needs all of strata:cloudflareZoneId, strata:publicBaseUrl and strata:cloudflareTokenSecret");
+  }
+  return { cdnPurge: { zoneId, publicBaseUrl, apiTokenSecret } };
+}
 
 app.synth();

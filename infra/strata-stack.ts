@@ -48,6 +48,12 @@ export interface StrataStackProps extends StackProps {
    * so assertion tests can synthesize without bundling; everything else is identical.
    */
   code?: "bundle" | "placeholder";
+  /**
+   * Cloudflare purge for the invalidation fan-out (core/invalidation/cdn-purge.ts): the zone in
+   * front of the worker, its public base URL, and the Secrets Manager secret holding an API token
+   * with Cache Purge permission. Absent: the fan-out purges nothing (epochs alone keep reads correct).
+   */
+  cdnPurge?: { zoneId: string; publicBaseUrl: string; apiTokenSecret: string };
 }
 
 function pascal(s: string): string {
@@ -167,6 +173,13 @@ export class StrataStack extends Stack {
         DATABASE_URL: SecretValue.secretsManager(secretNames.databaseUrl).unsafeUnwrap(),
         UPSTASH_REDIS_REST_URL: SecretValue.secretsManager(secretNames.upstash, { jsonField: "url" }).unsafeUnwrap(),
         UPSTASH_REDIS_REST_TOKEN: SecretValue.secretsManager(secretNames.upstash, { jsonField: "token" }).unsafeUnwrap(),
+        ...(props.cdnPurge
+          ? {
+              CLOUDFLARE_ZONE_ID: props.cdnPurge.zoneId,
+              STRATA_PUBLIC_BASE_URL: props.cdnPurge.publicBaseUrl,
+              CLOUDFLARE_API_TOKEN: SecretValue.secretsManager(props.cdnPurge.apiTokenSecret).unsafeUnwrap(),
+            }
+          : {}),
       },
     };
     if (props.code === "placeholder") {

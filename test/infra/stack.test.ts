@@ -136,6 +136,25 @@ describe("StrataStack from definitions", () => {
     });
   });
 
+  it("turns on the Cloudflare purge only when configured, with the token as a secret reference", () => {
+    const off = synth(defs().queues, defs().schedules).template.toJSON() as { Resources: Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }> };
+    for (const r of Object.values(off.Resources)) {
+      if (r.Type === "AWS::Lambda::Function") expect(r.Properties?.Environment?.Variables?.CLOUDFLARE_API_TOKEN).toBeUndefined();
+    }
+    const { template } = synth(defs().queues, defs().schedules, {
+      cdnPurge: { zoneId: "zone-1", publicBaseUrl: "https://api.example.com", apiTokenSecret: "prod/cloudflare" },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          CLOUDFLARE_ZONE_ID: "zone-1",
+          STRATA_PUBLIC_BASE_URL: "https://api.example.com",
+          CLOUDFLARE_API_TOKEN: "{{resolve:secretsmanager:prod/cloudflare:SecretString:::}}",
+        }),
+      },
+    });
+  });
+
   it("wires SQS event sources with ReportBatchItemFailures and the defined batching", () => {
     const { template } = synth(defs().queues, defs().schedules);
     template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
