@@ -8,7 +8,7 @@
  * the CDN purge only free memory and shorten what a CDN in front of the worker serves, so their
  * partial failure is reported, not retried forever.
  */
-import { RESOURCE_SLUGS, resourceSlug, type CacheBehavior, type InvalidationStrategy, type ResourceType } from "../types.ts";
+import { RESOURCE_SLUGS, resourceSlug, type ResolvedStrategy, type ResourceType } from "../types.ts";
 import type { CdnPurger, PurgeReport } from "./cdn-purge.ts";
 import { MAX_SCOPES_PER_BUMP, scopeOf, type EpochStore } from "./epochs.ts";
 import type { InvalidationMode, InvalidationType, TriggerEvent } from "./types.ts";
@@ -44,14 +44,8 @@ export interface ResourceChange {
   triggeredBy?: string;
 }
 
-export interface StrategyInfo {
-  id: string;
-  name: string;
-  resourceType: ResourceType;
-  keyPattern: string;
-  layerId: string;
-  behavior: CacheBehavior;
-  invalidation: InvalidationStrategy;
+/** A strategy as the fan-out needs it: its identity and rules, not its timings. */
+export interface StrategyInfo extends Pick<ResolvedStrategy, "id" | "name" | "resourceType" | "keyPattern" | "layerId" | "behavior" | "invalidation"> {
   /** DEPENDENCY_BASED: how many parent levels a change reaches (invalidation_rules.maxDepth, default 1). */
   maxDepth: number;
 }

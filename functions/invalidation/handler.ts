@@ -21,7 +21,7 @@ import {
   finishInvalidation,
 } from "../../db/invalidation.ts";
 import { functionsHttpDb } from "../db.ts";
-import { PoisonMessageError } from "../poison.ts";
+import { loggedRecordHandler, parseRecord } from "../poison.ts";
 import { dependencyTimeoutMs, functionsPurger, functionsRedis, keyPrefix } from "../deps.ts";
 import { queueByKey } from "../queues.ts";
 
@@ -139,31 +139,13 @@ async function handleChange(m: ChangeMessage, lastAttempt: boolean): Promise<voi
 }
 
 export async function processRecord(record: SQSRecord): Promise<void> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(record.body);
-  } catch {
-    throw new PoisonMessageError(`message ${record.messageId}: body is not JSON`);
-  }
-  const message = invalidationQueueMessageSchema.safeParse(parsed);
-  if (!message.success) {
-    const issue = message.error.issues[0];
-    throw new PoisonMessageError(`message ${record.messageId}: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}`);
-  }
+  const message = parseRecord(record, invalidationQueueMessageSchema);
   const lastAttempt = Number(record.attributes.ApproximateReceiveCount) >= queueByKey("invalidation").maxReceiveCount;
-  if (message.data.kind === "invalidation") await handleInvalidation(message.data, lastAttempt);
-  else await handleChange(message.data, lastAttempt);
+  if (message.kind === "invalidation") await handleInvalidation(message, lastAttempt);
+  else await handleChange(message, lastAttempt);
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
-  const logged = async (record: SQSRecord): Promise<void> => {
-    try {
-      await processRecord(record);
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "invalidation record failed", messageId: record.messageId, error: String(error) }));
-      throw error;
-    }
-  };
-  return processPartialResponse(event, logged, processor, { context, throwOnFullBatchFailure: false });
+  return processPartialResponse(event, loggedRecordHandler("invalidation", processRecord), processor, { context, throwOnFullBatchFailure: false });
 }

@@ -16,7 +16,7 @@ import { bounded } from "../../core/timeout.ts";
 import { persistWrite } from "../../db/writes.ts";
 import { functionsHttpDb } from "../db.ts";
 import { dependencyTimeoutMs, sendToQueue } from "../deps.ts";
-import { PoisonMessageError } from "../poison.ts";
+import { loggedRecordHandler, parseRecord } from "../poison.ts";
 
 /** A stable UUID for a (resource, version): the same write's event always has the same id. */
 export function changeIdOf(key: string, version: number): string {
@@ -26,18 +26,7 @@ export function changeIdOf(key: string, version: number): string {
 }
 
 export async function processRecord(record: SQSRecord): Promise<void> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(record.body);
-  } catch {
-    throw new PoisonMessageError(`message ${record.messageId}: body is not JSON`);
-  }
-  const result = writeBehindMessageSchema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new PoisonMessageError(`message ${record.messageId}: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}`);
-  }
-  const m = result.data;
+  const m = parseRecord(record, writeBehindMessageSchema);
   await bounded(
     () =>
       persistWrite(functionsHttpDb(), {
@@ -67,13 +56,5 @@ export async function processRecord(record: SQSRecord): Promise<void> {
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const processor = new SqsFifoPartialProcessorAsync();
-  const logged = async (record: SQSRecord): Promise<void> => {
-    try {
-      await processRecord(record);
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "write-behind record failed", messageId: record.messageId, error: String(error) }));
-      throw error;
-    }
-  };
-  return processPartialResponse(event, logged, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false });
+  return processPartialResponse(event, loggedRecordHandler("write-behind", processRecord), processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false });
 }
