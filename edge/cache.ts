@@ -7,7 +7,7 @@
 import { CircuitBreaker } from "../core/circuit-breaker.ts";
 import { Keyring } from "../core/crypto/keyring.ts";
 import { CacheEngine, type ReadObservation, type RequestContext } from "../core/engine/engine.ts";
-import { EpochStore } from "../core/invalidation/epochs.ts";
+import { EpochStore, scopeOf } from "../core/invalidation/epochs.ts";
 import { EpochView } from "../core/invalidation/view.ts";
 import { KeyRegistryBuffer, type RegistrySink } from "../core/key-registry.ts";
 import type { EvictionPolicyName } from "../core/memory/policies/index.ts";
@@ -156,6 +156,23 @@ async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number,
     },
   });
   return engine;
+}
+
+/**
+ * Bumps `key`'s scope (hard) and records it in this isolate's view at once. Resolves the bump's
+ * sequence number, or undefined when Redis could not take it (the caller warns; other isolates
+ * then keep their copy until its TTL).
+ */
+export async function bumpKey(cache: EdgeCache, key: string): Promise<number | undefined> {
+  const scope = scopeOf.key(key);
+  try {
+    const { seq } = await cache.epochs.bump([scope], "HARD");
+    cache.epochView.note([scope], "HARD", seq);
+    return seq;
+  } catch (error) {
+    console.warn(JSON.stringify({ level: "warn", msg: "key invalidation bump failed", key, error: String(error) }));
+    return undefined;
+  }
 }
 
 /** How stale this isolate's view of invalidations may be before a request waits for it (default 100 ms). */

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { keyProblem } from "../../core/strategy/pattern.ts";
 import { requireRole } from "../auth.ts";
-import { edgeCache } from "../cache.ts";
+import { bumpKey, edgeCache } from "../cache.ts";
 import type { AppEnv } from "../env.ts";
 import { HttpError, jsonError, readJsonBody, validate } from "../errors.ts";
 import { cacheHeaders } from "./resources.ts";
@@ -49,12 +49,22 @@ export const cacheRoutes = new Hono<AppEnv>()
     const cache = await edgeCache(c.env, c.executionCtx);
     const { strategy } = cache.registry.forKey(key);
     const ttlMs = (body.ttl ?? strategy.ttlMs / 1000) * 1000;
-    const envelope = await cache.engine.put(key, strategy, { value: body.value, version: String(Date.now()), tags: body.tags ?? [] }, { ttlMs });
+    // Bump the key first and stamp the value with that bump: every other isolate drops its old copy.
+    const seq = await bumpKey(cache, key);
+    if (seq === undefined) c.header("strata-warning", "invalidation-pending");
+    const envelope = await cache.engine.put(
+      key,
+      strategy,
+      { value: body.value, version: String(Date.now()), tags: body.tags ?? [] },
+      { ttlMs, ...(seq !== undefined ? { epochs: { "#": seq } } : {}) },
+    );
     return c.json({ key, strategy: strategy.name, ttl: ttlMs / 1000, tags: envelope.tags, storedAt: new Date(envelope.storedAt).toISOString() });
   })
   .delete("/v1/cache/:key{.+}", requireRole("OPERATOR"), async (c) => {
     const key = keyOf(c.req.param("key"));
     const cache = await edgeCache(c.env, c.executionCtx);
+    // The bump reaches every isolate and colo; the delete frees what this one can reach now.
+    if ((await bumpKey(cache, key)) === undefined) c.header("strata-warning", "invalidation-pending");
     await cache.engine.delete(key);
     return c.body(null, 204);
   });
