@@ -240,6 +240,29 @@ describe("POST /v1/invalidations: each type, each mode", () => {
     expect(l1Hit((await read("WORKOUT", other)).res)).toBe(true);
   });
 
+  it("soft PATTERN_MATCH, DEPENDENCY_CASCADE and MANUAL_FLUSH: stale first, then fresh", async () => {
+    const viaPattern = await create("WORKOUT", { v: "old" });
+    const child = await create("EXERCISE", { v: "e" });
+    const viaCascade = await create("WORKOUT", { v: "old" });
+    await db().insert(resourceDependencies).values({ parentId: viaCascade, childId: child });
+    const viaFlush = await create("SEARCH_RESULTS", { v: "old" });
+    const cases: Array<[ResourceType, string, Record<string, unknown>]> = [
+      ["WORKOUT", viaPattern, { type: "PATTERN_MATCH", pattern: `workout:${viaPattern.slice(0, 13)}*`, mode: "soft" }],
+      ["WORKOUT", viaCascade, { type: "DEPENDENCY_CASCADE", resource: { type: "exercise", id: child }, maxDepth: 1, mode: "soft" }],
+      ["SEARCH_RESULTS", viaFlush, { type: "MANUAL_FLUSH", strategy: "search-results", mode: "soft" }],
+    ];
+    for (const [type, id, body] of cases) {
+      await warm(type, id);
+      await changeInPostgres(id, { v: "new" });
+      const record = await done(await invalidate(body));
+      expect(record.mode).toBe("SOFT");
+      const stale = await read(type, id);
+      expect(status(stale.res)["strata-l1"]?.fwd, String(body.type)).toBe("stale");
+      expect(stale.body.payload).toEqual({ v: "old" });
+      await eventually(async () => ((await read(type, id)).body.payload.v === "new" ? true : undefined));
+    }
+  });
+
   it("MANUAL_FLUSH of a layer completes and reports its scope", async () => {
     const record = await done(await invalidate({ type: "MANUAL_FLUSH", layer: "L5_EXTERNAL", mode: "soft" }));
     expect(record.status).toBe("DONE");
