@@ -32,7 +32,6 @@ interface IsolateState {
   metrics: MetricsRecorder;
   registryBuffer: KeyRegistryBuffer;
   keyring: Promise<Keyring | undefined>;
-  epochs: EpochStore;
   epochView: EpochView;
   engine?: { policy: EvictionPolicyName; maxSizeBytes: number; engine: CacheEngine };
   /** Where flushes go, built once: nothing is allocated for them on a request that flushes nothing. */
@@ -82,7 +81,6 @@ function isolate(env: Bindings): IsolateState {
     registryBuffer: new KeyRegistryBuffer(),
     keyring: Keyring.fromBindings(env.STRATA_ENCRYPTION_KEYS, env.STRATA_ENCRYPTION_KEY_ID),
     flush: { redis: edgeRedis(env), registry: keyRegistrySink(edgeDb(env)) },
-    epochs,
     epochView: new EpochView({
       store: epochs,
       pollMs: epochPollMs(env),
@@ -95,7 +93,7 @@ function isolate(env: Bindings): IsolateState {
 export interface EdgeCache {
   engine: CacheEngine;
   registry: StrategyRegistry;
-  epochs: EpochStore;
+  /** Judges what the engine reads; invalidations this isolate makes go through its `bump`. */
   epochView: EpochView;
   /** Hands due counter and registry flushes to waitUntil; call once per request, after the read. */
   scheduleFlushes(ctx: RequestContext): void;
@@ -120,7 +118,6 @@ export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<Edg
     s.view = {
       engine,
       registry,
-      epochs: s.epochs,
       epochView: s.epochView,
       scheduleFlushes(ctx) {
         const metricsFlush = metrics.maybeFlush(flush.redis);
@@ -164,11 +161,8 @@ async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number,
  * then keep their copy until its TTL).
  */
 export async function bumpKey(cache: EdgeCache, key: string): Promise<number | undefined> {
-  const scope = scopeOf.key(key);
   try {
-    const { seq } = await cache.epochs.bump([scope], "HARD");
-    cache.epochView.note([scope], "HARD", seq);
-    return seq;
+    return (await cache.epochView.bump([scopeOf.key(key)], "HARD")).seq;
   } catch (error) {
     console.warn(JSON.stringify({ level: "warn", msg: "key invalidation bump failed", key, error: String(error) }));
     return undefined;

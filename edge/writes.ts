@@ -28,8 +28,7 @@ export function writePath(env: Bindings, cache: EdgeCache): WritePath {
   const invalidationQueue = queueByKey("invalidation").name;
   return new WritePath({
     engine: cache.engine,
-    epochs: cache.epochs,
-    view: cache.epochView,
+    invalidations: cache.epochView,
     origin: {
       write: (w) => pg(() => writeResource(db, w)),
       delete: (type, id, ifMatch) => pg(() => deleteResource(db, type, id, ifMatch)),

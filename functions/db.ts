@@ -1,16 +1,16 @@
 /** @module Database handles for the Lambdas, configured from the environment once per container. */
 import { httpDb } from "../db/client.ts";
+import { dependencyTimeoutMs } from "./deps.ts";
 
 let http: ReturnType<typeof httpDb> | undefined;
 
 function config() {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error("DATABASE_URL is not set for this function");
-  const timeout = Number(process.env.DEPENDENCY_TIMEOUT_MS);
   return {
     databaseUrl,
     neonBridgeUrl: process.env.NEON_BRIDGE_URL || undefined,
-    queryTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    queryTimeoutMs: dependencyTimeoutMs(10_000),
   };
 }
 

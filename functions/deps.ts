@@ -7,9 +7,10 @@ import { Redis } from "@upstash/redis";
 import { purgerFromEnv, type CdnPurger } from "../core/invalidation/cdn-purge.ts";
 import { queueByKey, queueUrlEnvName, type QueueKey } from "./queues.ts";
 
-export function dependencyTimeoutMs(): number {
+/** DEPENDENCY_TIMEOUT_MS when set to a positive number, else `fallback`. */
+export function dependencyTimeoutMs(fallback = 5_000): number {
   const n = Number(process.env.DEPENDENCY_TIMEOUT_MS);
-  return Number.isFinite(n) && n > 0 ? n : 5_000;
+  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 export function keyPrefix(): string {

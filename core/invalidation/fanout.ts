@@ -101,10 +101,12 @@ export interface FanoutResult {
   cascade?: CascadeReport;
   /** Bumps skipped because this invalidation id had already applied them (a redelivery). */
   replayedBumps: number;
+  /** A source (SCAN, registry, tag index, tagged resources) returned MAX_KEYS keys: there may be more. */
+  limitReached?: boolean;
   triggerResource?: ResourceRef;
 }
 
-/** Upper bound on keys one invalidation resolves, so one request cannot walk an unbounded keyspace. */
+/** Upper bound on keys one source (SCAN, registry, tag index, tagged resources) yields, so one request cannot walk an unbounded keyspace. */
 export const MAX_KEYS = 250_000;
 export const MAX_CASCADE_DEPTH = 10;
 const UNLINK_BATCH = 500;
@@ -123,7 +125,7 @@ export function userPatternToLike(pattern: string): string {
   return pattern.replace(/[%_\\]/g, (c) => `\\${c}`).replaceAll("*", "%");
 }
 
-/** A strategy key pattern (`media:{id}:{variant}`) as a Redis glob and a LIKE pattern. */
+/** A strategy key pattern (`media:{id}:{variant}`) as a user pattern: each placeholder becomes `*`. */
 export function keyPatternToUserPattern(keyPattern: string): string {
   return keyPattern.replace(/\{[^}]*\}/g, "*");
 }
@@ -142,6 +144,12 @@ export class Fanout {
     const scopes: string[] = [];
     const result: Omit<FanoutResult, "keys" | "scopes" | "l2Unlinked" | "replayedBumps"> = { type: target.type };
     let tags: string[] = [];
+    const collect = (lists: readonly (readonly string[])[]): void => {
+      for (const list of lists) {
+        if (list.length >= MAX_KEYS) result.limitReached = true;
+        for (const k of list) keys.add(k);
+      }
+    };
 
     switch (target.type) {
       case "SINGLE_KEY":
@@ -150,12 +158,12 @@ export class Fanout {
         break;
       case "PATTERN_MATCH": {
         result.keyPattern = target.pattern;
-        const [scanned, registered] = await Promise.all([
-          this.#ports.l2.scan(userPatternToGlob(target.pattern), MAX_KEYS),
-          this.#ports.catalog.registryKeysLike(userPatternToLike(target.pattern), MAX_KEYS),
-        ]);
-        for (const k of scanned) keys.add(k);
-        for (const k of registered) keys.add(k);
+        collect(
+          await Promise.all([
+            this.#ports.l2.scan(userPatternToGlob(target.pattern), MAX_KEYS),
+            this.#ports.catalog.registryKeysLike(userPatternToLike(target.pattern), MAX_KEYS),
+          ]),
+        );
         break;
       }
       case "TAG_BASED": {
@@ -165,14 +173,13 @@ export class Fanout {
           Promise.all(tags.map((t) => this.#ports.l2.tagMembers(t))),
           this.#ports.catalog.resourceKeysWithTags(tags, MAX_KEYS),
         ]);
-        for (const list of members) for (const k of list) keys.add(k);
-        for (const k of resources) keys.add(k);
+        collect([...members, resources]);
         break;
       }
       case "DEPENDENCY_CASCADE": {
         const depth = Math.min(target.maxDepth ?? 3, MAX_CASCADE_DEPTH);
         const walk = await this.#cascade(target.resource, () => depth);
-        for (const k of walk.keys) keys.add(k);
+        collect([walk.keys]);
         result.cascade = walk.report;
         result.triggerResource = target.resource;
         break;
@@ -184,20 +191,22 @@ export class Fanout {
           : strategies.filter((s) => s.layerId === target.layerId);
         if (target.strategyId) scopes.push(scopeOf.strategy(target.strategyId));
         if (target.layerId) scopes.push(scopeOf.layer(target.layerId));
-        const found = await Promise.all([
-          this.#ports.catalog.registryKeysOfStrategies(
-            flushed.map((s) => s.id),
-            MAX_KEYS,
-          ),
-          ...flushed.map((s) => this.#ports.l2.scan(userPatternToGlob(keyPatternToUserPattern(s.keyPattern)), MAX_KEYS)),
-        ]);
-        for (const list of found) for (const k of list) keys.add(k);
+        collect(
+          await Promise.all([
+            this.#ports.catalog.registryKeysOfStrategies(
+              flushed.map((s) => s.id),
+              MAX_KEYS,
+            ),
+            ...flushed.map((s) => this.#ports.l2.scan(userPatternToGlob(keyPatternToUserPattern(s.keyPattern)), MAX_KEYS)),
+          ]),
+        );
         break;
       }
     }
 
-    const keyList = [...keys].slice(0, MAX_KEYS);
-    const applied = await this.#apply(request.id, request.mode, scopes, target.type === "SINGLE_KEY" || target.type === "PATTERN_MATCH" || target.type === "DEPENDENCY_CASCADE" ? keyList : []);
+    const keyList = [...keys];
+    // A scope bump (tags, strategy, layer) already covers every entry of it; keys need their own only without one.
+    const applied = await this.#apply(request.id, request.mode, scopes, scopes.length === 0 ? keyList : []);
     // Soft keeps L2 entries: they are to be served stale while one refresh runs.
     const l2Unlinked = request.mode === "HARD" ? await this.#unlink(keyList) : 0;
     if (request.mode === "HARD" && tags.length > 0) await this.#ports.l2.dropTags(tags);

@@ -8,12 +8,19 @@ import { RESOURCE_TYPES } from "../types.ts";
 import { INVALIDATION_MODES, REQUESTABLE_INVALIDATION_TYPES, TRIGGER_EVENTS } from "./types.ts";
 
 const uuid = z.uuid();
+
+/** A tag as resources and invalidations carry it (also a Postgres text[] element and a Redis key part). */
+export const tagSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^\s,"\\{}]+$/, "no whitespace, commas, quotes, backslashes or braces");
 const resourceRef = z.strictObject({ type: z.enum(RESOURCE_TYPES), id: uuid });
 
 export const invalidationTargetSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("SINGLE_KEY"), key: z.string().min(1).max(500) }),
   z.strictObject({ type: z.literal("PATTERN_MATCH"), pattern: z.string().min(1).max(500) }),
-  z.strictObject({ type: z.literal("TAG_BASED"), tags: z.array(z.string().min(1).max(100)).min(1).max(100) }),
+  z.strictObject({ type: z.literal("TAG_BASED"), tags: z.array(tagSchema).min(1).max(100) }),
   z.strictObject({ type: z.literal("DEPENDENCY_CASCADE"), resource: resourceRef, maxDepth: z.number().int().min(0).max(10).optional() }),
   z.strictObject({ type: z.literal("MANUAL_FLUSH"), strategyId: uuid.optional(), layerId: uuid.optional() }),
 ]);
@@ -53,7 +60,7 @@ export const writeBehindMessageSchema = z.strictObject({
   version: z.number().int().min(1),
   /** Null for a delete. */
   payload: z.record(z.string(), z.json()).nullable(),
-  tags: z.array(z.string()).max(16),
+  tags: z.array(tagSchema).max(16),
   dependsOn: z.array(uuid).max(100).optional(),
   triggeredBy: uuid.optional(),
   at: z.iso.datetime(),

@@ -11,7 +11,8 @@
 import type { InvalidationVerdict, InvalidationView } from "../engine/engine.ts";
 import type { Envelope } from "../envelope.ts";
 import type { ResolvedStrategy } from "../types.ts";
-import { scopeOf, type EpochStore, type JournalEntry, type ScopeState } from "./epochs.ts";
+import type { BumpResult, EpochStore, JournalEntry, ScopeState } from "./epochs.ts";
+import type { InvalidationMode } from "./types.ts";
 
 export interface EpochViewOptions {
   store: EpochStore;
@@ -25,6 +26,23 @@ export interface EpochViewOptions {
 /** The envelope field holding the stamp. */
 export const STAMP_FIELD = "#";
 
+/**
+ * Scope states by kind, keyed by the name after the `k:`/`s:`/`l:`/`t:` prefix: judging an entry
+ * looks up its key, strategy, layer and tags as they are, without building a scope string.
+ */
+type ScopeKind = "k" | "s" | "l" | "t";
+type ScopeMaps = Record<ScopeKind, Map<string, ScopeState>>;
+
+function emptyMaps(): ScopeMaps {
+  return { k: new Map(), s: new Map(), l: new Map(), t: new Map() };
+}
+
+/** The map and name of a scope string; undefined for a kind this reader does not know. */
+function locate(maps: ScopeMaps, scope: string): [Map<string, ScopeState>, string] | undefined {
+  const map = maps[scope[0] as ScopeKind] as Map<string, ScopeState> | undefined;
+  return map && scope[1] === ":" ? [map, scope.slice(2)] : undefined;
+}
+
 export class EpochView implements InvalidationView {
   readonly #store: EpochStore;
   readonly #pollMs: number;
@@ -33,7 +51,7 @@ export class EpochView implements InvalidationView {
   #seq = 0;
   /** The highest bump known to any scope here: #seq, or a bump this process noted ahead of the journal. */
   #maxSeq = 0;
-  #scopes = new Map<string, ScopeState>();
+  #scopes: ScopeMaps = emptyMaps();
   #journalId = "";
   #loaded = false;
   #syncedAt = Number.NEGATIVE_INFINITY;
@@ -112,7 +130,12 @@ export class EpochView implements InvalidationView {
 
   async #reload(): Promise<void> {
     const snapshot = await this.#store.load();
-    this.#scopes = snapshot.scopes;
+    const maps = emptyMaps();
+    for (const [scope, state] of snapshot.scopes) {
+      const at = locate(maps, scope);
+      if (at) at[0].set(at[1], state);
+    }
+    this.#scopes = maps;
     this.#seq = snapshot.seq;
     this.#maxSeq = snapshot.seq;
     this.#journalId = snapshot.journalId;
@@ -120,16 +143,21 @@ export class EpochView implements InvalidationView {
   }
 
   #apply(entry: JournalEntry): void {
-    for (const scope of entry.scopes) {
-      const previous = this.#scopes.get(scope);
-      this.#scopes.set(scope, {
-        seq: entry.seq,
-        hard: entry.mode === "HARD" ? entry.seq : (previous?.hard ?? 0),
-        at: entry.at,
-      });
-    }
+    this.#record(entry.scopes, entry.mode, entry.seq, entry.at);
     this.#seq = entry.seq;
-    if (entry.seq > this.#maxSeq) this.#maxSeq = entry.seq;
+  }
+
+  /** One bump into the scope maps; a scope already at or past `seq` (noted ahead of the journal) is left alone. */
+  #record(scopes: readonly string[], mode: InvalidationMode, seq: number, at: number): void {
+    for (const scope of scopes) {
+      const where = locate(this.#scopes, scope);
+      if (!where) continue;
+      const [map, name] = where;
+      const previous = map.get(name);
+      if (previous && previous.seq >= seq) continue;
+      map.set(name, { seq, hard: mode === "HARD" ? seq : (previous?.hard ?? 0), at });
+    }
+    if (seq > this.#maxSeq) this.#maxSeq = seq;
   }
 
   /**
@@ -137,35 +165,53 @@ export class EpochView implements InvalidationView {
    * bumped its key is then honoured by this isolate at once (read-your-writes), whatever reads
    * were in flight when it happened. The stamp stays at what the journal has delivered.
    */
-  note(scopes: readonly string[], mode: "SOFT" | "HARD", seq: number, at: number = this.#now()): void {
-    for (const scope of scopes) {
-      const previous = this.#scopes.get(scope);
-      if (previous && previous.seq >= seq) continue;
-      this.#scopes.set(scope, { seq, hard: mode === "HARD" ? seq : (previous?.hard ?? 0), at });
-    }
-    if (seq > this.#maxSeq) this.#maxSeq = seq;
+  note(scopes: readonly string[], mode: InvalidationMode, seq: number, at: number = this.#now()): void {
+    this.#record(scopes, mode, seq, at);
+  }
+
+  /** Bumps `scopes` in the store and, when applied, notes it here at once: how this process invalidates. */
+  async bump(scopes: readonly string[], mode: InvalidationMode, idempotencyId?: string): Promise<BumpResult> {
+    const result = await this.#store.bump(scopes, mode, idempotencyId);
+    if (result.applied) this.note(scopes, mode, result.seq);
+    return result;
   }
 
   stamp(): Record<string, number> {
     return { [STAMP_FIELD]: this.#seq };
   }
 
+  /**
+   * On every read from every tier. Nothing bumped since the stamp: one comparison. Otherwise one map
+   * look-up per scope of the entry (key, strategy, layer, tags), and nothing allocated.
+   */
   check(key: string, envelope: Envelope, strategy: ResolvedStrategy): InvalidationVerdict {
     const stamp = envelope.epochs[STAMP_FIELD] ?? 0;
-    // Nothing bumped since the entry was stamped: the common case, one comparison.
     if (this.#maxSeq <= stamp) return "valid";
-    let softAt = -1;
-    const judge = (scope: string): boolean => {
-      const state = this.#scopes.get(scope);
-      if (!state || state.seq <= stamp) return false;
-      if (state.hard > stamp) return true;
-      if (state.at > softAt) softAt = state.at;
-      return false;
-    };
-    if (judge(scopeOf.key(key)) || judge(scopeOf.strategy(envelope.strategyId)) || judge(scopeOf.layer(strategy.layerId))) return "hard";
-    for (const tag of envelope.tags) if (judge(scopeOf.tag(tag))) return "hard";
+    const { k, s, l, t } = this.#scopes;
+    let softAt = judge(k.get(key), stamp, -1);
+    if (softAt === HARD) return "hard";
+    softAt = judge(s.get(envelope.strategyId), stamp, softAt);
+    if (softAt === HARD) return "hard";
+    softAt = judge(l.get(strategy.layerId), stamp, softAt);
+    if (softAt === HARD) return "hard";
+    for (const tag of envelope.tags) {
+      softAt = judge(t.get(tag), stamp, softAt);
+      if (softAt === HARD) return "hard";
+    }
     if (softAt < 0) return "valid";
     // Soft: stale, servable inside the strategy's stale-while-revalidate window counted from the bump.
     return this.#now() < softAt + strategy.staleWhileRevalidateMs ? "soft" : "hard";
   }
+}
+
+const HARD = Number.POSITIVE_INFINITY;
+
+/**
+ * Folds one scope into the verdict so far (`softAt`: -1 = valid, else the latest soft bump's time):
+ * HARD when the scope was hard-bumped after the stamp, the later soft time when only soft-bumped.
+ */
+function judge(state: ScopeState | undefined, stamp: number, softAt: number): number {
+  if (!state || state.seq <= stamp) return softAt;
+  if (state.hard > stamp) return HARD;
+  return state.at > softAt ? state.at : softAt;
 }

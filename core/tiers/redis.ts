@@ -143,9 +143,8 @@ if px == '' or tonumber(px) > 0 then
     local left = redis.call('PTTL', KEYS[i])
     if px == '' then
       redis.call('PERSIST', KEYS[i])
-    elseif left >= 0 and left < tonumber(px) or left == -2 then
-      redis.call('PEXPIRE', KEYS[i], px)
-    elseif left == -1 and redis.call('SCARD', KEYS[i]) == 1 then
+    elseif (left >= 0 and left < tonumber(px)) or (left == -1 and redis.call('SCARD', KEYS[i]) == 1) then
+      -- Extend to this member's lifetime; a set with no TTL and one member was just created by the SADD above.
       redis.call('PEXPIRE', KEYS[i], px)
     end
   end

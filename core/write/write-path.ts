@@ -12,7 +12,7 @@
  *   key is bumped and dropped from the tiers this isolate reaches, the change event is queued.
  */
 import type { CacheEngine, LoadedValue } from "../engine/engine.ts";
-import { scopeOf, type EpochStore } from "../invalidation/epochs.ts";
+import { scopeOf } from "../invalidation/epochs.ts";
 import { resourceKey, type ResourceRef } from "../invalidation/fanout.ts";
 import type { ChangeMessage, WriteBehindMessage } from "../invalidation/messages.ts";
 import type { EpochView } from "../invalidation/view.ts";
@@ -69,8 +69,8 @@ export interface WriteQueues {
 
 export interface WritePorts {
   engine: CacheEngine;
-  epochs: EpochStore;
-  view?: EpochView | undefined;
+  /** This isolate's view of the epoch store: bumps go through it so the writer honours them at once. */
+  invalidations: EpochView;
   origin: WriteOrigin;
   versions: VersionCounter;
   queues: WriteQueues;
@@ -103,22 +103,9 @@ export class WritePath {
     const key = resourceKey(ref);
     const warnings: string[] = [];
     if (strategy.behavior === "WRITE_BEHIND") {
-      const persisted = await this.#p.origin.currentVersion(ref.type, ref.id);
-      const reserved = await this.#p.versions.reserve(key, persisted, w.ifMatch);
-      if (!reserved.ok) return { status: 412, current: reserved.current };
       const at = new Date(this.#now()).toISOString();
-      // Durable before acknowledged: once this resolves, the Lambda will persist it.
-      await this.#p.queues.writeBehind({
-        v: 1,
-        kind: "write",
-        resource: ref,
-        version: reserved.version,
-        payload: w.payload as WriteBehindMessage["payload"],
-        tags: [...w.tags],
-        ...(w.dependsOn ? { dependsOn: [...w.dependsOn] } : {}),
-        ...(actor ? { triggeredBy: actor } : {}),
-        at,
-      });
+      const reserved = await this.#queueBehind(ref, key, w.ifMatch, { payload: w.payload as WriteBehindMessage["payload"], tags: [...w.tags], ...(w.dependsOn ? { dependsOn: [...w.dependsOn] } : {}) }, actor, at);
+      if (!reserved.ok) return { status: 412, current: reserved.current };
       const value = this.#p.present(ref, reserved.version, w.payload, w.tags, at);
       await this.#publish(key, strategy, value, warnings);
       return { status: 202, version: reserved.version, value, warnings };
@@ -138,19 +125,8 @@ export class WritePath {
     const key = resourceKey(ref);
     const warnings: string[] = [];
     if (strategy.behavior === "WRITE_BEHIND") {
-      const persisted = await this.#p.origin.currentVersion(ref.type, ref.id);
-      const reserved = await this.#p.versions.reserve(key, persisted, ifMatch ?? "*", "delete");
+      const reserved = await this.#queueBehind(ref, key, ifMatch ?? "*", { payload: null, tags: [] }, actor, new Date(this.#now()).toISOString());
       if (!reserved.ok) return reserved.current === null ? { status: 404 } : { status: 412, current: reserved.current };
-      await this.#p.queues.writeBehind({
-        v: 1,
-        kind: "write",
-        resource: ref,
-        version: reserved.version,
-        payload: null,
-        tags: [],
-        ...(actor ? { triggeredBy: actor } : {}),
-        at: new Date(this.#now()).toISOString(),
-      });
       await this.#drop(key, warnings);
       return { status: 202, version: reserved.version, warnings };
     }
@@ -159,6 +135,25 @@ export class WritePath {
     await this.#drop(key, warnings);
     await this.#emit("RESOURCE_DELETED", ref, outcome.version, actor, warnings);
     return { status: 204, version: outcome.version, warnings };
+  }
+
+  /**
+   * Write-behind's durable half: the next version reserved in Redis (If-Match checked there), then
+   * the write queued. Once this resolves with ok, the Lambda will persist it.
+   */
+  async #queueBehind(
+    ref: ResourceRef,
+    key: string,
+    ifMatch: number | "*" | undefined,
+    body: Pick<WriteBehindMessage, "payload" | "tags" | "dependsOn">,
+    actor: string | undefined,
+    at: string,
+  ): Promise<{ ok: true; version: number } | { ok: false; current: number | null }> {
+    const persisted = await this.#p.origin.currentVersion(ref.type, ref.id);
+    const reserved = await this.#p.versions.reserve(key, persisted, ifMatch, body.payload === null ? "delete" : "write");
+    if (!reserved.ok) return reserved;
+    await this.#p.queues.writeBehind({ v: 1, kind: "write", resource: ref, version: reserved.version, ...body, ...(actor ? { triggeredBy: actor } : {}), at });
+    return reserved;
   }
 
   /** Bumps the key, then stores the new value stamped with that bump in every tier this isolate reaches. */
@@ -195,10 +190,7 @@ export class WritePath {
   }
 
   async #bump(key: string): Promise<number> {
-    const scope = scopeOf.key(key);
-    const { seq } = await this.#p.epochs.bump([scope], "HARD");
-    this.#p.view?.note([scope], "HARD", seq, this.#now());
-    return seq;
+    return (await this.#p.invalidations.bump([scopeOf.key(key)], "HARD")).seq;
   }
 
   async #emit(event: ChangeMessage["event"], resource: ResourceRef, version: number, actor: string | undefined, warnings: string[]): Promise<void> {

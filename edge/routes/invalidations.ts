@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { tagSchema } from "../../core/invalidation/messages.ts";
 import { scopeOf } from "../../core/invalidation/epochs.ts";
 import type { InvalidationTarget } from "../../core/invalidation/fanout.ts";
 import type { InvalidationMessage } from "../../core/invalidation/messages.ts";
@@ -23,12 +24,11 @@ import type { AppEnv } from "../env.ts";
 import { HttpError, jsonError, readJsonBody, validate } from "../errors.ts";
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
-const tag = z.string().min(1).max(100).regex(/^[^\s,"\\{}]+$/, "no whitespace, commas, quotes, backslashes or braces");
 const body = z.strictObject({
   type: z.enum(REQUESTABLE_INVALIDATION_TYPES, { message: `must be one of ${REQUESTABLE_INVALIDATION_TYPES.join(", ")}` }),
   key: z.string().min(1).max(500).refine(noControl, "control characters are not allowed").optional(),
   pattern: z.string().min(1).max(500).refine(noControl, "control characters are not allowed").optional(),
-  tags: z.array(tag).min(1).max(100).optional(),
+  tags: z.array(tagSchema).min(1).max(100).optional(),
   resource: z
     .strictObject({
       type: z.enum(RESOURCE_SLUGS as [string, ...string[]], { message: `must be one of ${RESOURCE_SLUGS.join(", ")}` }),
@@ -143,8 +143,7 @@ export const invalidationRoutes = new Hono<AppEnv>()
     let applied = false;
     if (immediate) {
       try {
-        const r = await cache.epochs.bump(immediate.scopes, mode, `${id}:${immediate.part}`);
-        cache.epochView.note(immediate.scopes, mode, r.seq);
+        await cache.epochView.bump(immediate.scopes, mode, `${id}:${immediate.part}`);
         applied = true;
       } catch (error) {
         // Redis away: the fan-out retries the bump; the request still stands.

@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { tagSchema } from "../../core/invalidation/messages.ts";
 import { DependencyError } from "../../core/timeout.ts";
 import { RESOURCE_SLUGS, resourceTypeFromSlug, type ResourceType } from "../../core/types.ts";
 import type { WriteResult } from "../../core/write/write-path.ts";
@@ -17,10 +18,9 @@ import { writePath } from "../writes.ts";
 const MAX_BODY_BYTES = 1024 * 1024;
 const slug = z.enum(RESOURCE_SLUGS as [string, ...string[]], { message: `must be one of ${RESOURCE_SLUGS.join(", ")}` });
 const itemParams = z.object({ type: slug, id: z.uuid({ message: "must be a UUID" }) });
-const tag = z.string().min(1).max(100).regex(/^[^\s,"\\{}]+$/, "no whitespace, commas, quotes, backslashes or braces");
 const putBody = z.strictObject({
   payload: z.record(z.string(), z.json(), { message: "must be a JSON object" }),
-  tags: z.array(tag).max(16).optional(),
+  tags: z.array(tagSchema).max(16).optional(),
   dependsOn: z.array(z.uuid({ message: "must be a UUID" })).max(100).optional(),
 });
 

@@ -76,6 +76,7 @@ function details(result: FanoutResult): Record<string, unknown> {
     ...(result.cdn ? { cdn: result.cdn } : {}),
     ...(result.cascade ? { cascade: result.cascade } : {}),
     ...(result.replayedBumps > 0 ? { replayedBumps: result.replayedBumps } : {}),
+    ...(result.limitReached ? { limitReached: true } : {}),
   };
 }
 

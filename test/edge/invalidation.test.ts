@@ -182,6 +182,23 @@ describe("POST /v1/invalidations: each type, each mode", () => {
     expect(l1Hit((await read("WORKOUT", untagged)).res)).toBe(true);
   });
 
+  it("TAG_BASED reaches generic keys through the L2 tag index, and hard mode drops the index set", async () => {
+    const tag = `generic-${run}`;
+    const tagged = [`tg-${run}:1`, `tg-${run}:2`];
+    for (const k of [...tagged, `tg-${run}:untagged`]) {
+      const body = { value: { k }, ...(tagged.includes(k) ? { tags: [tag] } : {}) };
+      expect((await call(`/v1/cache/${k}`, { method: "PUT", key: operator, body: JSON.stringify(body) })).status).toBe(200);
+    }
+    const record = await done(await invalidate({ type: "TAG_BASED", tags: [tag], mode: "hard" }));
+    // No resource carries this tag: only the index can have named these keys.
+    expect([...record.keys].sort()).toEqual(tagged);
+    expect(record.details).toMatchObject({ l2Unlinked: 2 });
+    for (const k of tagged) expect((await call(`/v1/cache/${k}`, { key: operator })).status).toBe(404);
+    expect((await call(`/v1/cache/tg-${run}:untagged`, { key: operator })).status).toBe(200);
+    const stillIndexed = await done(await invalidate({ type: "TAG_BASED", tags: [tag], mode: "hard" }));
+    expect(stillIndexed.keysInvalidated).toBe(0);
+  });
+
   it("TAG_BASED soft: stale first, then fresh", async () => {
     const tag = `soft-${run}`;
     const id = await create("WORKOUT", { v: "old" }, [tag]);

@@ -13,6 +13,7 @@ import { startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CacheEngine } from "../../core/engine/engine.ts";
 import { EpochStore } from "../../core/invalidation/epochs.ts";
+import { EpochView } from "../../core/invalidation/view.ts";
 import { MemoryTier } from "../../core/tiers/memory.ts";
 import { RedisTier } from "../../core/tiers/redis.ts";
 import type { ResolvedStrategy } from "../../core/types.ts";
@@ -108,7 +109,7 @@ function writePath(): WritePath {
   const name = queueByKey("write-behind").name;
   return new WritePath({
     engine: new CacheEngine({ l1: new MemoryTier({ maxSizeBytes: 64 << 20, policy: "LRU" }), l2: tier }),
-    epochs: new EpochStore({ client: redis, keyPrefix: prefix, timeoutMs: 5000 }),
+    invalidations: new EpochView({ store: new EpochStore({ client: redis, keyPrefix: prefix, timeoutMs: 5000 }) }),
     origin: {
       write: (w) => writeResource(db, w),
       delete: (type, id, ifMatch) => deleteResource(db, type, id, ifMatch),
