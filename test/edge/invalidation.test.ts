@@ -436,6 +436,24 @@ describe("writes by behaviour", () => {
   });
 });
 
+describe("the dev worker's CDN purge route (LocalPurger's other half)", () => {
+  it("drops keys from this colo's Cache API and isolate memory; the next read comes from L2", async () => {
+    const admin = (await createKey("ADMIN")).key;
+    const key = `purge-${run}`;
+    expect((await call(`/v1/cache/${key}`, { method: "PUT", key: operator, body: JSON.stringify({ value: 1 }) })).status).toBe(200);
+    expect(l1Hit(await call(`/v1/cache/${key}`, { key: operator }))).toBe(true);
+    const res = await call("/v1/admin/cdn-purge", { method: "POST", key: admin, body: JSON.stringify({ keys: [key] }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ purged: 1 });
+    const after = status(await call(`/v1/cache/${key}`, { key: operator }));
+    expect(after["strata-l1"]?.hit).toBeUndefined();
+    expect(after["strata-cdn"]?.fwd).toBe("miss");
+    expect(after["strata-l2"]?.hit).toBe(true);
+    const bad = await call("/v1/admin/cdn-purge", { method: "POST", key: admin, body: JSON.stringify({ keys: [] }) });
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe("auth on writes and invalidations", () => {
   it("401 without a key, 403 for a VIEWER", async () => {
     const id = crypto.randomUUID();
