@@ -28,12 +28,46 @@ export interface UpstashBridgeOptions {
   commandTimeoutMs?: number;
   /** Largest accepted request body; default 32 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Count round trips and commands (for benchmarks that must count Redis work, not estimate it);
+   * default false, and then stats() throws rather than report zeros.
+   */
+  recordStats?: boolean;
+}
+
+/** One HTTP request that carried commands: a client round trip, however many commands it held. */
+export interface RoundTripRecord {
+  at: number;
+  door: "single" | "pipeline" | "multi-exec";
+  /** Lowercased name and the first key (for EVAL/EVALSHA: the first KEYS entry), per command. */
+  commands: Array<{ name: string; key: string | undefined }>;
+}
+
+export interface UpstashBridgeStats {
+  /** Round trips since start or the last reset: exact. */
+  roundTrips: number;
+  /** Commands since start or the last reset: exact. */
+  commands: number;
+  /** The latest round trips (at most 20,000), oldest first. */
+  log: RoundTripRecord[];
 }
 
 export interface UpstashBridge {
   url: string;
   port: number;
+  /** Throws unless started with `recordStats`. */
+  stats(): UpstashBridgeStats;
+  resetStats(): void;
   close(): Promise<void>;
+}
+
+const STATS_LOG_LIMIT = 20_000;
+
+function firstKey(cmd: ParsedCommand): string | undefined {
+  if (cmd.name === "eval" || cmd.name === "evalsha" || cmd.name === "eval_ro" || cmd.name === "evalsha_ro") {
+    return Number(cmd.args[1]) > 0 ? cmd.args[2] : undefined;
+  }
+  return cmd.args[0];
 }
 
 /** What ioredis hands back for a RESP2 reply when no reply encoding is requested. */
@@ -317,13 +351,27 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         throw new BadRequestError("ERR bridge: expected a non-empty JSON array of commands");
       }
       const cmds = parsed.map((c: unknown, i) => parseCommand(c, `command ${i + 1}`));
-      outcome = pathname === "/pipeline" ? await pipeline(cmds, base64) : await transaction(cmds, base64);
-    } else if (req.method === "POST" && pathname === "/") {
-      outcome = await single(parseCommand(parseJsonBody(body), "request body"), base64);
+      const door = pathname === "/pipeline" ? "pipeline" : "multi-exec";
+      record(door, cmds);
+      outcome = door === "pipeline" ? await pipeline(cmds, base64) : await transaction(cmds, base64);
     } else {
-      outcome = await single(pathCommand(pathname, body), base64);
+      const cmd = req.method === "POST" && pathname === "/" ? parseCommand(parseJsonBody(body), "request body") : pathCommand(pathname, body);
+      record("single", [cmd]);
+      outcome = await single(cmd, base64);
     }
     send(res, outcome[0], outcome[1]);
+  }
+
+  const stats = { roundTrips: 0, commands: 0, log: [] as RoundTripRecord[] };
+  function record(door: RoundTripRecord["door"], cmds: readonly ParsedCommand[]): void {
+    if (!opts.recordStats) return;
+    stats.roundTrips++;
+    stats.commands += cmds.length;
+    stats.log.push({ at: Date.now(), door, commands: cmds.map((c) => ({ name: c.name, key: firstKey(c) })) });
+    if (stats.log.length > STATS_LOG_LIMIT) stats.log.splice(0, stats.log.length - STATS_LOG_LIMIT);
+  }
+  function requireStats(): void {
+    if (!opts.recordStats) throw new Error("upstash bridge: started without recordStats");
   }
 
   const server: Server = createServer((req, res) => {
@@ -351,6 +399,16 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   return {
     url: `http://${urlHost}:${port}`,
     port,
+    stats() {
+      requireStats();
+      return { roundTrips: stats.roundTrips, commands: stats.commands, log: stats.log.slice() };
+    },
+    resetStats() {
+      requireStats();
+      stats.roundTrips = 0;
+      stats.commands = 0;
+      stats.log.length = 0;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -354,6 +354,39 @@ describe("wire protocol details", () => {
   });
 });
 
+describe("statistics", () => {
+  it("counts round trips and commands per request, with each command's first key", async () => {
+    const counted = await startUpstashBridge({ redisUrl, token, port: 0, recordStats: true });
+    try {
+      const client = new UpstashRedis({ url: counted.url, token, enableAutoPipelining: false });
+      await client.set(`${prefix}stats:a`, "1");
+      await client.eval("return redis.call('get', KEYS[1])", [`${prefix}stats:a`], []);
+      const p = client.pipeline();
+      p.get(`${prefix}stats:a`);
+      p.incr(`${prefix}stats:n`);
+      await p.exec();
+      const stats = counted.stats();
+      expect(stats.roundTrips).toBe(3);
+      expect(stats.commands).toBe(4);
+      expect(stats.log.map((r) => r.door)).toEqual(["single", "single", "pipeline"]);
+      expect(stats.log[1]?.commands).toEqual([{ name: "eval", key: `${prefix}stats:a` }]);
+      expect(stats.log[2]?.commands.map((c) => c.name)).toEqual(["get", "incr"]);
+      counted.resetStats();
+      expect(counted.stats()).toEqual({ roundTrips: 0, commands: 0, log: [] });
+      // A rejected token is not a round trip that reached Redis.
+      await fetch(counted.url, { method: "POST", headers: { authorization: "Bearer nope" }, body: '["ping"]' });
+      expect(counted.stats().roundTrips).toBe(0);
+    } finally {
+      await counted.close();
+    }
+  });
+
+  it("refuses to report statistics it does not keep", () => {
+    expect(() => bridge.stats()).toThrow(/recordStats/);
+    expect(() => bridge.resetStats()).toThrow(/recordStats/);
+  });
+});
+
 describe("command line", () => {
   it("starts when run as a script and stops on SIGTERM", async () => {
     const script = fileURLToPath(new URL("../../dev/upstash-bridge.ts", import.meta.url));
