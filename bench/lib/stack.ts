@@ -1,0 +1,301 @@
+/**
+ * @module The services a benchmark run needs, started once and shared by its cases: Postgres and
+ * Redis (found or started, as `npm test` does), a fresh migrated and seeded database, both bridges
+ * with counting on, fauxqs with the production queues, the Lambda runner, and the worker in workerd.
+ *
+ * The worker runs under Miniflare rather than `wrangler dev`: wrangler dev puts its own proxy
+ * worker in front, and that hop would be charged to every request class alike, hiding ratios.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startFauxqs } from "fauxqs";
+import { Miniflare, Response as MiniflareResponse } from "miniflare";
+import pg from "pg";
+import { generateApiKey } from "../../core/auth/api-key.ts";
+import { generateEncryptionKey } from "../../core/crypto/keyring.ts";
+import type { ResourceType } from "../../core/types.ts";
+import { migrateDatabase } from "../../db/migrate.ts";
+import { seedDatabase } from "../../db/seed.ts";
+import { ensureQueues, loadHandlers, localSqsClient, startLambdaRunner } from "../../dev/lambda-runner.ts";
+import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
+import { ensurePostgres, ensureRedis } from "../../dev/services.ts";
+import { startUpstashBridge, type UpstashBridge } from "../../dev/upstash-bridge.ts";
+import { QUEUES } from "../../functions/queues.ts";
+
+const root = resolve(import.meta.dirname, "..", "..");
+/** The worker's compatibility settings, as wrangler.toml has them. */
+const COMPATIBILITY_DATE = "2026-08-01";
+const COMPATIBILITY_FLAGS = ["nodejs_compat"];
+
+export interface BenchWorker {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** The colo's Cache API as the worker sees it (`caches.default`), reachable from Node. */
+  cache(): Promise<Cache>;
+  /** The namespace the worker's Cache API tier uses in its synthetic URLs. */
+  cacheNamespace: string;
+}
+
+export interface Stack {
+  databaseUrl: string;
+  redisUrl: string;
+  /** The worker's Upstash bridge, counting. */
+  upstash: UpstashBridge;
+  upstashToken: string;
+  /** The worker's Neon bridge, counting. */
+  neon: NeonBridge;
+  /** Bridges for clients in this Node process (Lambdas, the cases' isolates): not counted. */
+  node: { upstashUrl: string; neonUrl: string };
+  sqsEndpoint: string;
+  /** Every Redis key of this run starts with it; the worker, the Lambdas and the cases share it. */
+  keyPrefix: string;
+  /** An ADMIN API key (its hash is stored, as always). */
+  adminKey: string;
+  /** Direct Postgres access for setup and checks (never on a measured path). */
+  sql: pg.Pool;
+  /** The worker in workerd: built and started on first call, then shared. */
+  worker(): Promise<BenchWorker>;
+  /** Inserts `count` live resources of one type (a ~300-byte payload each) and returns their ids. */
+  insertResources(type: ResourceType, count: number, opts?: { tags?: string[] }): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(log: (line: string) => void): Promise<Stack> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`stop: ${e instanceof Error ? e.message : String(e)}`));
+    stops.length = 0;
+  };
+  try {
+    const postgres = await ensurePostgres();
+    stops.push(postgres.stop);
+    if (postgres.origin === "pglite") {
+      log("note: no PostgreSQL server found, using embedded PGlite (one session): origin figures are not comparable");
+    }
+    const databaseUrl = await scratchDatabase(postgres.url, stops);
+    await migrateDatabase(databaseUrl);
+    await seedDatabase(databaseUrl, { resources: 200 });
+    const sql = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5000, query_timeout: 120_000 });
+    stops.push(() => sql.end());
+    const adminKey = await createAdminKey(sql);
+
+    const redis = await ensureRedis();
+    stops.push(redis.stop);
+    const upstashToken = randomBytes(24).toString("hex");
+    const upstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0, recordStats: true });
+    stops.push(upstash.close);
+    const neon = await startNeonBridge({ port: 0, exposeStats: true });
+    stops.push(neon.close);
+    // Everything in Node (the Lambdas, the cases' own isolates) gets bridges of its own, so the
+    // counts above are the worker's traffic alone. (Neon's config is process-global: one per process.)
+    const lambdaUpstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0 });
+    stops.push(lambdaUpstash.close);
+    const lambdaNeon = await startNeonBridge({ port: 0 });
+    stops.push(lambdaNeon.close);
+
+    const sqsServer = await startFauxqs({ port: 0, logger: false });
+    stops.push(async () => sqsServer.stop());
+    const sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
+    const sqsClient = localSqsClient(sqsEndpoint);
+    await ensureQueues(sqsClient, QUEUES);
+    sqsClient.destroy();
+
+    const runId = randomBytes(4).toString("hex");
+    const keyPrefix = `strata:bench:${runId}:`;
+    stops.push(() => dropKeys(redis.url, keyPrefix));
+    // The Lambdas read their configuration from env, as deployed.
+    Object.assign(process.env, {
+      DATABASE_URL: databaseUrl,
+      NEON_BRIDGE_URL: lambdaNeon.url,
+      UPSTASH_REDIS_REST_URL: lambdaUpstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstashToken,
+      SQS_ENDPOINT: sqsEndpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      STRATA_KEY_PREFIX: keyPrefix,
+      DEPENDENCY_TIMEOUT_MS: "5000",
+    });
+    const handlers = await loadHandlers({ queues: QUEUES });
+    const runner = await startLambdaRunner({
+      sqsEndpoint,
+      queues: handlers.queues,
+      waitTimeSeconds: 1,
+      // Per-batch lines would drown the figures; failures still surface.
+      log: (line) => {
+        if (!/ 0 failed$/.test(line)) log(`lambda     ${line}`);
+      },
+    });
+    stops.push(runner.stop);
+
+    let worker: Promise<BenchWorker> | undefined;
+    const cacheNamespace = `strata-bench-${runId}`;
+    const stack: Stack = {
+      databaseUrl,
+      redisUrl: redis.url,
+      upstash,
+      upstashToken,
+      neon,
+      node: { upstashUrl: lambdaUpstash.url, neonUrl: lambdaNeon.url },
+      sqsEndpoint,
+      keyPrefix,
+      adminKey,
+      sql,
+      worker() {
+        worker ??= startWorker(
+          {
+            DATABASE_URL: databaseUrl,
+            NEON_BRIDGE_URL: neon.url,
+            UPSTASH_REDIS_REST_URL: upstash.url,
+            UPSTASH_REDIS_REST_TOKEN: upstashToken,
+            SQS_ENDPOINT: sqsEndpoint,
+            AWS_REGION: "us-east-1",
+            AWS_ACCESS_KEY_ID: "local",
+            AWS_SECRET_ACCESS_KEY: "local",
+            DEPENDENCY_TIMEOUT_MS: "2000",
+            STRATA_KEY_PREFIX: keyPrefix,
+            STRATA_CACHE_NAMESPACE: cacheNamespace,
+            // Strategies with encryption on (user profiles) need a keyring, as in production.
+            STRATA_ENCRYPTION_KEYS: JSON.stringify({ bench1: generateEncryptionKey() }),
+            STRATA_ENCRYPTION_KEY_ID: "bench1",
+          },
+          cacheNamespace,
+          stops,
+          log,
+        );
+        return worker;
+      },
+      insertResources: (type, count, opts) => insertResources(sql, type, count, opts?.tags ?? []),
+      stop,
+    };
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function scratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
+  const name = `strata_bench_${process.pid}_${randomBytes(3).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } catch {
+    await admin.end();
+    return serverUrl; // PGlite: one database
+  }
+  await admin.end();
+  stops.push(async () => {
+    const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      await c.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await c.end();
+    }
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function createAdminKey(sql: pg.Pool): Promise<string> {
+  const generated = await generateApiKey();
+  const user = await sql.query<{ id: string }>(
+    "insert into users (email, display_name, role) values ($1, 'Benchmark admin', 'ADMIN') returning id",
+    [`bench-${randomBytes(4).toString("hex")}@strata.local`],
+  );
+  await sql.query("insert into api_keys (user_id, name, key_prefix, key_hash, role) values ($1, 'benchmark', $2, $3, 'ADMIN')", [
+    user.rows[0]?.id,
+    generated.prefix,
+    generated.hash,
+  ]);
+  return generated.key;
+}
+
+async function insertResources(sql: pg.Pool, type: ResourceType, count: number, tags: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  // Batches keep each statement's result small; generate_series keeps the insert in Postgres.
+  for (let done = 0; done < count; done += 10_000) {
+    const n = Math.min(10_000, count - done);
+    const r = await sql.query<{ id: string }>(
+      `insert into resources (resource_type, payload, tags)
+       select $1::resource_type, jsonb_build_object('name', 'bench ' || g, 'n', g, 'notes', repeat('lorem ipsum ', 20)), $2::text[]
+       from generate_series(1, $3::int) g
+       returning id`,
+      [type, tags, n],
+    );
+    for (const row of r.rows) ids.push(row.id);
+  }
+  return ids;
+}
+
+async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(redisUrl, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function startWorker(
+  bindings: Record<string, string>,
+  cacheNamespace: string,
+  stops: Array<() => Promise<void>>,
+  log: (line: string) => void,
+): Promise<BenchWorker> {
+  const outdir = join(root, ".bench", "worker");
+  mkdirSync(outdir, { recursive: true });
+  // wrangler bundles exactly as for a deploy (same aliases and nodejs_compat polyfills).
+  const built = spawnSync(
+    join(root, "node_modules", ".bin", "wrangler"),
+    ["deploy", "--dry-run", "--outdir", outdir, "bench/edge-worker.ts"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: join(root, ".bench", "xdg") },
+      timeout: 120_000,
+    },
+  );
+  if (built.status !== 0) throw new Error(`wrangler could not bundle the bench worker:\n${built.stderr}\n${built.stdout}`);
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(outdir, "edge-worker.js"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
+    bindings,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  stops.push(() => mf.dispose());
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  log(`worker     ${url} (Miniflare → workerd)`);
+  return {
+    url,
+    cacheNamespace,
+    async cache() {
+      const inner = (await mf.getCaches()).default;
+      // The proxy only carries Miniflare's own Response class across to workerd.
+      const cache: Pick<Cache, "match" | "put" | "delete"> = {
+        match: async (request) => (await inner.match(String(request))) as unknown as Response | undefined,
+        put: async (request, response) => {
+          const copy = new MiniflareResponse(await response.arrayBuffer(), { status: response.status, headers: [...response.headers] });
+          await inner.put(String(request), copy);
+        },
+        delete: (request) => inner.delete(String(request)),
+      };
+      return cache as Cache;
+    },
+  };
+}
