@@ -4,6 +4,7 @@
  * (the Cache API alone, or Redis alone) and as a second "isolate" that must also see invalidations.
  */
 import { Redis } from "@upstash/redis";
+import { Keyring } from "../../core/crypto/keyring.ts";
 import { CacheEngine, type RequestContext } from "../../core/engine/engine.ts";
 import { EpochStore } from "../../core/invalidation/epochs.ts";
 import { EpochView } from "../../core/invalidation/view.ts";
@@ -63,6 +64,7 @@ export async function nodeIsolate(stack: Stack, opts: NodeIsolateOptions = {}): 
     ...(opts.cdn ? { cdn: new CacheApiTier({ cache: opts.cdn.cache, namespace: opts.cdn.namespace, timeoutMs: 5000 }) } : {}),
     ...(opts.l2 === false ? {} : { l2: new RedisTier({ client: redis, keyPrefix: stack.keyPrefix, timeoutMs: 5000 }) }),
     invalidations: view,
+    keyring: await Keyring.fromBindings(stack.encryption.keys, stack.encryption.keyId),
   });
   const strategyOf = (type: ResourceType) => registry.forResourceType(type) ?? registry.defaultStrategy;
   return {
@@ -73,11 +75,15 @@ export async function nodeIsolate(stack: Stack, opts: NodeIsolateOptions = {}): 
     redis,
     ctx,
     async read(type, slug, id) {
+      // What the worker does before every read: catch up when the view is older than the poll interval.
+      await view.refresh();
       const result = await engine.read({ key: `${slug}:${id}`, strategy: strategyOf(type), load: () => loadResource(db, type, id) }, ctx);
       return { version: result.envelope?.version, source: result.source };
     },
     async place(type, slug, ids, concurrency = 16) {
-      await view.refresh();
+      // Catch up now, whatever the poll interval says: a stamp older than a bump this process has
+      // not seen yet would make every placed entry invalid on arrival.
+      await view.sync();
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < ids.length) {

@@ -51,6 +51,8 @@ export interface Stack {
   sqsEndpoint: string;
   /** Every Redis key of this run starts with it; the worker, the Lambdas and the cases share it. */
   keyPrefix: string;
+  /** The worker's keyring (STRATA_ENCRYPTION_KEYS / _KEY_ID), for Node isolates reading encrypted strategies. */
+  encryption: { keys: string; keyId: string };
   /** An ADMIN API key (its hash is stored, as always). */
   adminKey: string;
   /** Direct Postgres access for setup and checks (never on a measured path). */
@@ -131,6 +133,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     stops.push(runner.stop);
 
     let worker: Promise<BenchWorker> | undefined;
+    const encryption = { keys: JSON.stringify({ bench1: generateEncryptionKey() }), keyId: "bench1" };
     const cacheNamespace = `strata-bench-${runId}`;
     const stack: Stack = {
       databaseUrl,
@@ -141,6 +144,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
       node: { upstashUrl: lambdaUpstash.url, neonUrl: lambdaNeon.url },
       sqsEndpoint,
       keyPrefix,
+      encryption,
       adminKey,
       sql,
       worker() {
@@ -158,8 +162,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
             STRATA_KEY_PREFIX: keyPrefix,
             STRATA_CACHE_NAMESPACE: cacheNamespace,
             // Strategies with encryption on (user profiles) need a keyring, as in production.
-            STRATA_ENCRYPTION_KEYS: JSON.stringify({ bench1: generateEncryptionKey() }),
-            STRATA_ENCRYPTION_KEY_ID: "bench1",
+            STRATA_ENCRYPTION_KEYS: encryption.keys,
+            STRATA_ENCRYPTION_KEY_ID: encryption.keyId,
           },
           cacheNamespace,
           stops,

@@ -71,9 +71,10 @@ export interface WaitOptions {
   /** Give up after this long. */
   timeoutMs: number;
   /**
-   * First interval between polls (default 25 ms); each next one is 1.5× longer, up to `maxPollMs`. Every poll is
-   * one Redis command and Upstash bills per command, so a stampede of waiters should not poll at a fixed fast rate;
-   * a quick load is still seen within a few tens of ms.
+   * First interval between polls (default 10 ms); each next one is 1.5× longer, up to `maxPollMs`. Every poll is
+   * one Redis command and Upstash bills per command, so a waiter backs off (about ten polls in its first second);
+   * but the first polls come early, because a typical load lands within tens of ms and readers of a
+   * just-invalidated hot key wait for exactly that.
    */
   pollMs?: number;
   /** Longest interval between polls (default max(pollMs, 200 ms)); equal to pollMs for a fixed rate. */
@@ -94,7 +95,7 @@ export type WaitResult =
 
 export const DEFAULT_KEY_PREFIX = "strata:v1:";
 export const DEFAULT_REDIS_TIMEOUT_MS = 1000;
-const DEFAULT_POLL_MS = 25;
+const DEFAULT_POLL_MS = 10;
 const DEFAULT_MAX_POLL_MS = 200;
 
 /** Version tag of the stored value format; bump it (and the Lua pattern) together. */
