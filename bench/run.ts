@@ -3,7 +3,8 @@
  * bench/results/<case>.json for each, and regenerates docs/benchmarks.md from every result file.
  */
 import { performance } from "node:perf_hooks";
-import { machineInfo, versions, writeReport, writeResult, REPORT_PATH } from "./lib/report.ts";
+import { resolve } from "node:path";
+import { DEFAULT_OUTPUT, machineInfo, outputIn, versions, writeReport, writeResult } from "./lib/report.ts";
 import { startStack, type Stack } from "./lib/stack.ts";
 import type { BenchCase, BenchContext } from "./lib/types.ts";
 
@@ -20,7 +21,7 @@ const ORDER = CASES.map((c) => c.name);
 
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
-  console.error(`usage: npm run bench [-- [--quick] [case …]]   cases: ${ORDER.join(", ")}`);
+  console.error(`usage: npm run bench [-- [--quick] [--out <dir>] [case …]]   cases: ${ORDER.join(", ")}`);
   process.exit(2);
 }
 
@@ -31,7 +32,12 @@ function log(line: string): void {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes("--quick");
-  const names = args.filter((a) => a !== "--quick");
+  const outAt = args.indexOf("--out");
+  const outDir = outAt === -1 ? undefined : args[outAt + 1];
+  if (outAt !== -1 && (outDir === undefined || outDir.startsWith("-"))) usage("--out needs a directory");
+  // --out keeps smoke runs (CI) from overwriting the committed results and report.
+  const out = outDir === undefined ? DEFAULT_OUTPUT : outputIn(resolve(outDir));
+  const names = args.filter((a, i) => a !== "--quick" && a !== "--out" && !(outAt !== -1 && i === outAt + 1));
   for (const a of names) {
     if (a.startsWith("-")) usage(`unknown option ${a}`);
     if (!ORDER.includes(a)) usage(`unknown case ${a}`);
@@ -49,13 +55,13 @@ async function main(): Promise<void> {
   let failed = 0;
   try {
     for (const entry of selected) {
-      const c = await entry.load();
-      log(`── ${c.name}: ${c.title}${quick ? " (quick)" : ""}`);
       const machine = machineInfo();
       const t0 = performance.now();
       try {
+        const c = await entry.load();
+        log(`── ${c.name}: ${c.title}${quick ? " (quick)" : ""}`);
         const report = await c.run(ctx);
-        const file = writeResult({
+        const file = writeResult(out, {
           case: c.name,
           title: c.title,
           date: new Date().toISOString(),
@@ -70,14 +76,14 @@ async function main(): Promise<void> {
         log(`   ${c.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${file}`);
       } catch (error) {
         failed++;
-        log(`   ${c.name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        log(`   ${entry.name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }
     }
   } finally {
     if (stack) await (await stack.catch(() => undefined))?.stop();
   }
-  writeReport(ORDER);
-  log(`report → ${REPORT_PATH} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
+  writeReport(out, ORDER);
+  log(`report → ${out.reportPath} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
   // Handles (sockets, timers) of the services may linger; the run is over either way.
   process.exit(failed > 0 ? 1 : 0);
 }

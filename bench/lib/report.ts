@@ -1,12 +1,21 @@
 /** @module Result files (bench/results/<case>.json) and the Markdown report (docs/benchmarks.md) built from them. */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, release, platform } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { CaseReport, Cell, Table } from "./types.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
-export const RESULTS_DIR = join(root, "bench", "results");
-export const REPORT_PATH = join(root, "docs", "benchmarks.md");
+/** Where results and the report go: the repo's own, or a scratch directory (`--out`, for CI smoke runs). */
+export interface OutputPaths {
+  resultsDir: string;
+  reportPath: string;
+}
+
+export const DEFAULT_OUTPUT: OutputPaths = { resultsDir: join(root, "bench", "results"), reportPath: join(root, "docs", "benchmarks.md") };
+
+export function outputIn(dir: string): OutputPaths {
+  return { resultsDir: join(dir, "results"), reportPath: join(dir, "benchmarks.md") };
+}
 
 export interface MachineInfo {
   cpu: string;
@@ -54,18 +63,18 @@ export function versions(): Record<string, string> {
   return out;
 }
 
-export function writeResult(result: CaseResultFile): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${result.case}.json`);
+export function writeResult(out: OutputPaths, result: CaseResultFile): string {
+  mkdirSync(out.resultsDir, { recursive: true });
+  const file = join(out.resultsDir, `${result.case}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
   return file;
 }
 
-export function readResults(order: readonly string[]): CaseResultFile[] {
-  if (!existsSync(RESULTS_DIR)) return [];
-  const found = readdirSync(RESULTS_DIR)
+export function readResults(resultsDir: string, order: readonly string[]): CaseResultFile[] {
+  if (!existsSync(resultsDir)) return [];
+  const found = readdirSync(resultsDir)
     .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), "utf8")) as CaseResultFile);
+    .map((f) => JSON.parse(readFileSync(join(resultsDir, f), "utf8")) as CaseResultFile);
   const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
   return found.sort((a, b) => rank(a.case) - rank(b.case));
 }
@@ -133,6 +142,7 @@ export function renderReport(results: readonly CaseResultFile[]): string {
   return out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }
 
-export function writeReport(order: readonly string[]): void {
-  writeFileSync(REPORT_PATH, renderReport(readResults(order)));
+export function writeReport(out: OutputPaths, order: readonly string[]): void {
+  mkdirSync(dirname(out.reportPath), { recursive: true });
+  writeFileSync(out.reportPath, renderReport(readResults(out.resultsDir, order)));
 }
