@@ -27,10 +27,17 @@ export function fmix32(input: number): number {
 const ROWS = 4;
 /** Counters saturate at 15 like 4-bit counters: beyond that, popularity differences stop mattering for admission. */
 const MAX_COUNT = 15;
+/** Every counter fits a byte and halving masks each byte with 0x7f, so no cap above 127 is representable. */
+const MAX_COUNT_LIMIT = 127;
 /** Columns per row for each entry the cache holds; wider than the entry count to keep collisions rare. */
 const COLUMNS_PER_ENTRY = 4;
-/** Halve every counter after this many increments per cached entry, so the sketch forgets stale popularity. */
+/**
+ * Halve every counter after this many increments per cached entry, so the sketch forgets stale popularity. The period
+ * follows the entry count itself, not the power-of-two column count, so it does not jump by up to 2x with cache size.
+ */
 const SAMPLES_PER_ENTRY = 10;
+/** Floor for tiny caches, so a near-empty sketch does not halve on every few requests. */
+const MIN_SAMPLE_PERIOD = 64;
 const MIN_WIDTH = 64;
 /** 2^20 columns x 4 rows = 4 MiB; past that a bigger sketch costs more memory than its accuracy is worth. */
 const MAX_WIDTH = 1 << 20;
@@ -42,6 +49,11 @@ export interface FrequencySketchOptions {
   samplesPerEntry?: number;
   /** Count a key's first sighting per sample period in a Bloom filter instead of the counters. */
   doorkeeper?: boolean;
+  /**
+   * Where counters saturate (default 15, at most 127). A lower cap forgets faster: a saturated key needs one halving
+   * per bit of the cap before it counts as cold again.
+   */
+  maxCount?: number;
 }
 
 export class FrequencySketch {
@@ -51,13 +63,21 @@ export class FrequencySketch {
   private doorkeeperBits: Uint32Array | null;
   private additions = 0;
   private sampleSize: number;
+  /** Largest entry count seen so far: the sample period is derived from it. */
+  private entries: number;
   private readonly columnsPerEntry: number;
   private readonly samplesPerEntry: number;
+  private readonly maxCount: number;
 
   constructor(options: FrequencySketchOptions = {}) {
     this.columnsPerEntry = options.columnsPerEntry ?? COLUMNS_PER_ENTRY;
     this.samplesPerEntry = options.samplesPerEntry ?? SAMPLES_PER_ENTRY;
-    this.width = columnsFor((options.entries ?? 0) * this.columnsPerEntry);
+    this.maxCount = options.maxCount ?? MAX_COUNT;
+    if (!Number.isInteger(this.maxCount) || this.maxCount < 1 || this.maxCount > MAX_COUNT_LIMIT) {
+      throw new RangeError(`maxCount must be an integer in 1..${MAX_COUNT_LIMIT}, got ${this.maxCount}`);
+    }
+    this.entries = options.entries ?? 0;
+    this.width = columnsFor(this.entries * this.columnsPerEntry);
     this.mask = this.width - 1;
     this.table = new Uint8Array(ROWS * this.width);
     this.doorkeeperBits = options.doorkeeper ? new Uint32Array(this.width / 8) : null;
@@ -69,11 +89,16 @@ export class FrequencySketch {
   }
 
   /**
-   * Widens the sketch for a cache of `entries` entries (it never narrows). Column indices are `hash & mask`, so after doubling
-   * a key lands either in its old column or in that column plus the old width; copying the old row into both
-   * halves keeps every estimate exactly as it was, so growing loses no history.
+   * Lengthens the sample period and widens the sketch for a cache of `entries` entries (neither ever shrinks).
+   * Column indices are `hash & mask`, so after doubling a key lands either in its old column or in that column plus
+   * the old width; copying the old row into both halves keeps every estimate exactly as it was, so growing loses no
+   * history.
    */
   ensureCapacity(entries: number): void {
+    if (entries > this.entries) {
+      this.entries = entries;
+      this.sampleSize = this.samplePeriod();
+    }
     const columns = entries * this.columnsPerEntry;
     if (columns <= this.width || this.width >= MAX_WIDTH) return;
     const oldWidth = this.width;
@@ -101,8 +126,6 @@ export class FrequencySketch {
       }
       this.doorkeeperBits = bits;
     }
-    this.additions = Math.floor((this.additions * this.width) / oldWidth);
-    this.sampleSize = this.samplePeriod();
   }
 
   /** Conservative update: only the counters at the current minimum grow, which keeps overestimates down. */
@@ -110,12 +133,12 @@ export class FrequencySketch {
     if (++this.additions >= this.sampleSize) this.age();
     if (this.doorkeeperBits && !this.doorkeeperTestAndSet(hash)) return;
     const step = secondHash(hash);
-    let min = MAX_COUNT;
+    let min = this.maxCount;
     for (let row = 0; row < ROWS; row++) {
       const count = this.table[this.slot(row, hash, step)] as number;
       if (count < min) min = count;
     }
-    if (min >= MAX_COUNT) return;
+    if (min >= this.maxCount) return;
     for (let row = 0; row < ROWS; row++) {
       const slot = this.slot(row, hash, step);
       if (this.table[slot] === min) this.table[slot] = min + 1;
@@ -124,7 +147,7 @@ export class FrequencySketch {
 
   estimate(hash: number): number {
     const step = secondHash(hash);
-    let min = MAX_COUNT;
+    let min = this.maxCount;
     for (let row = 0; row < ROWS; row++) {
       const count = this.table[this.slot(row, hash, step)] as number;
       if (count < min) min = count;
@@ -148,7 +171,7 @@ export class FrequencySketch {
   }
 
   private samplePeriod(): number {
-    return Math.ceil((this.samplesPerEntry * this.width) / this.columnsPerEntry);
+    return Math.max(MIN_SAMPLE_PERIOD, Math.ceil(this.samplesPerEntry * this.entries));
   }
 
   private slot(row: number, hash: number, step: number): number {

@@ -126,3 +126,65 @@ export function shiftingTrace(options: ShiftingTraceOptions): string[] {
   }
   return trace;
 }
+
+export interface LoopTraceOptions {
+  /** Distinct keys in the loop; a cache smaller than this gets no hits under LRU or FIFO. */
+  length: number;
+  requests: number;
+  /** Key prefix; default "loop". */
+  prefix?: string;
+}
+
+/**
+ * A cyclic scan k0, k1, …, k(L-1), k0, … — batch jobs re-reading a table, a cron walking every tenant. Every key
+ * recurs exactly L requests later, so recency is the worst possible guide: LRU and FIFO always evict the key needed
+ * next. Deterministic; there is nothing to seed.
+ */
+export function loopTrace(options: LoopTraceOptions): string[] {
+  if (!Number.isInteger(options.length) || options.length < 1) throw new RangeError(`loop needs length >= 1, got ${options.length}`);
+  const names = fixedWidthNames(options.length, options.prefix ?? "loop");
+  return Array.from({ length: options.requests }, (_, i) => names[i % options.length] as string);
+}
+
+export interface RedrawnZipfTraceOptions extends ZipfTraceOptions {
+  /** Requests per phase; each phase draws a fresh, independent assignment of Zipf ranks to the same keys. */
+  phaseLength: number;
+}
+
+/**
+ * Zipf over a fixed key set whose popularity is re-drawn every `phaseLength` requests: a fresh seeded random
+ * permutation decides which key holds which rank. Unlike `shiftingTrace`, yesterday's hot keys are not retired but
+ * scattered over the whole ranking, mostly into the cold tail — a news front page, a daily sale. Frequency counts
+ * that never decay keep serving the old ranking; recency adapts within a few thousand requests.
+ */
+export function redrawnZipfTrace(options: RedrawnZipfTraceOptions): string[] {
+  if (!Number.isInteger(options.phaseLength) || options.phaseLength < 1) {
+    throw new RangeError(`phaseLength must be an integer >= 1, got ${options.phaseLength}`);
+  }
+  const random = mulberry32(options.seed);
+  const names = fixedWidthNames(options.keys, options.prefix ?? "k");
+  const sample = zipfSampler(options.keys, options.s, random);
+  const byRank = new Uint32Array(options.keys);
+  const trace: string[] = new Array<string>(options.requests);
+  for (let i = 0; i < options.requests; i++) {
+    if (i % options.phaseLength === 0) shuffleRanks(byRank, random);
+    trace[i] = names[byRank[sample()] as number] as string;
+  }
+  return trace;
+}
+
+function fixedWidthNames(count: number, prefix: string): string[] {
+  const width = String(Math.max(0, count - 1)).length;
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(width, "0")}`);
+}
+
+/** Fisher–Yates from the identity, so each phase's ranking is independent of the previous one. */
+function shuffleRanks(byRank: Uint32Array, random: () => number): void {
+  for (let i = 0; i < byRank.length; i++) byRank[i] = i;
+  for (let i = byRank.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = byRank[i] as number;
+    byRank[i] = byRank[j] as number;
+    byRank[j] = swap;
+  }
+}
