@@ -2,6 +2,7 @@
  * @module Lua scripts sent by EVALSHA, falling back to EVAL on NOSCRIPT (first use after a script
  * flush, or a fresh server). Shared by the Redis tier and the invalidation epoch store.
  */
+import { joined } from "./joined.ts";
 
 /** What a script call needs from the Redis client (the @upstash/redis `Redis` is assignable). */
 export interface ScriptClient {
@@ -25,7 +26,8 @@ export class LuaScript {
       this.#sha = toHex(new Uint8Array(digest));
       return this.#sha;
     });
-    return this.#pending;
+    // The first digest may be awaited by several requests at once (core/joined.ts).
+    return joined(this.#pending);
   }
 
   /** One round trip normally; two on NOSCRIPT. The caller bounds it (timeout, breaker). */

@@ -3,6 +3,7 @@
  * promise is forgotten as soon as it settles, success or failure, so a failed load is retried by the next caller
  * and a successful one is never served from here after the fact (caching is the tiers' job, not this map's).
  */
+import { joined } from "./joined.ts";
 
 export class SingleFlight<K, V> {
   private readonly inflight = new Map<K, Promise<V>>();
@@ -10,15 +11,15 @@ export class SingleFlight<K, V> {
   private joinedCount = 0;
 
   /**
-   * Returns the in-flight load for `key` if there is one, else starts `fn`. Every caller of one flight gets the same
-   * promise, so they all see the same value or the same error. A synchronous throw from `fn` rejects only that
-   * caller and registers nothing.
+   * Returns the in-flight load for `key` if there is one, else starts `fn`. Every caller of one flight sees the same
+   * value or the same error; a joiner gets it through a promise of its own (see core/joined.ts: on Workers the
+   * callers are different requests). A synchronous throw from `fn` rejects only that caller and registers nothing.
    */
   do(key: K, fn: () => Promise<V>): Promise<V> {
     const existing = this.inflight.get(key);
     if (existing !== undefined) {
       this.joinedCount++;
-      return existing;
+      return joined(existing);
     }
     let work: Promise<V>;
     try {

@@ -47,12 +47,24 @@ export function sqlStateOf(error: unknown): string | undefined {
   return undefined;
 }
 
-/** `withTimeout`, with any other failure wrapped as a DependencyError naming `dependency`. */
+/** Whether `error` (or what it wraps) is a fetch aborted by an `AbortSignal.timeout`. */
+function isSignalTimeout(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { name?: unknown }).name === "TimeoutError") return true;
+  }
+  return false;
+}
+
+/**
+ * `withTimeout`, with any other failure wrapped as a DependencyError naming `dependency`. A client
+ * whose own timeout signal (the same bound) fires first fails as a timeout too, not as "unavailable".
+ */
 export async function bounded<T>(work: () => Promise<T>, timeoutMs: number, dependency: Dependency): Promise<T> {
   try {
     return await withTimeout(work(), timeoutMs, dependency);
   } catch (error) {
     if (error instanceof DependencyError) throw error;
+    if (isSignalTimeout(error)) throw new TimeoutError(dependency, timeoutMs);
     const message = error instanceof Error ? error.message : String(error);
     throw new DependencyError(dependency, `${dependency}: ${message}`, { cause: error, sqlState: sqlStateOf(error) });
   }

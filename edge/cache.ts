@@ -6,6 +6,7 @@
  */
 import { CircuitBreaker } from "../core/circuit-breaker.ts";
 import { Keyring } from "../core/crypto/keyring.ts";
+import { joined } from "../core/joined.ts";
 import { CacheEngine, type ReadObservation, type RequestContext } from "../core/engine/engine.ts";
 import { EpochStore, scopeOf } from "../core/invalidation/epochs.ts";
 import { EpochView } from "../core/invalidation/view.ts";
@@ -145,7 +146,7 @@ async function buildEngine(env: Bindings, s: IsolateState, maxSizeBytes: number,
     cdn: new CacheApiTier({ namespace: env.STRATA_CACHE_NAMESPACE ?? "strata", timeoutMs }),
     l2: new RedisTier({ client: edgeRedis(env), keyPrefix: env.STRATA_KEY_PREFIX ?? "strata:v1:", timeoutMs }),
     l2Breaker: s.breaker,
-    keyring: await s.keyring,
+    keyring: await joined(s.keyring),
     invalidations: s.epochView,
     onRead: (o: ReadObservation) => {
       s.metrics.record(o);

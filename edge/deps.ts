@@ -82,6 +82,10 @@ export const edgeRedis = memo<Redis>((env) => {
         // Everything Strata stores is ASCII (cache values are base64 inside the tier format), so
         // base64 response encoding would only add work (about 1 ms on a 64 KiB hit).
         responseEncoding: false,
+        // Auto-pipelining batches commands of concurrent requests into one fetch made by one of
+        // them: the others then await a promise of another request, which workerd resumes in
+        // that request (core/joined.ts). Every hot path issues one script call anyway.
+        enableAutoPipelining: false,
       }),
   };
 });

@@ -4,6 +4,7 @@
  * actions the edge needs.
  */
 import { AwsClient } from "aws4fetch";
+import { joined } from "../core/joined.ts";
 import { DependencyError, withTimeout } from "../core/timeout.ts";
 
 export interface SqsFetchOptions {
@@ -96,7 +97,8 @@ export class SqsFetchClient {
       url.catch(() => this.#urls.delete(queueName));
     }
     const out = await this.call<{ MessageId: string }>("SendMessage", {
-      QueueUrl: await url,
+      // The lookup is shared by the isolate's requests: each waits through its own promise.
+      QueueUrl: await joined(url),
       MessageBody: JSON.stringify(body),
       ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
     });

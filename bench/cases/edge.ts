@@ -77,7 +77,7 @@ export const edgeCase: BenchCase = {
       for (const c of CLASSES) {
         const result = await runs[c.name]();
         if (result.non2xx > 0 || result.errors > 0) {
-          throw new Error(`${c.name}: ${result.non2xx} non-2xx responses and ${result.errors} errors of ${result.requests}`);
+          throw new Error(`${c.name}: ${result.non2xx} non-2xx responses (${JSON.stringify(result.statusCodes)}) and ${result.errors} errors of ${result.requests}`);
         }
         results.get(c.name)?.push(result);
         ctx.log(`   round ${r + 1} ${c.name.padEnd(9)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms`);

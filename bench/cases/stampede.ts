@@ -43,7 +43,7 @@ export const stampedeCase: BenchCase = {
         const originQueries = stack.neon.stats({ contains: id as string }).matching - before;
         const redisRoundTrips = stack.upstash.stats().log.filter((trip) => trip.commands.some((c) => c.key?.includes(id as string))).length;
         const warm = await runLoad({ baseUrl: worker.url, paths: [path], connections: n, amount: n });
-        if (cold.ok !== n || warm.ok !== n) throw new Error(`N=${n}: ${cold.ok}/${warm.ok} of ${n} requests answered 2xx (errors ${cold.errors}/${warm.errors})`);
+        if (cold.ok !== n || warm.ok !== n) throw new Error(`N=${n}: ${cold.ok}/${warm.ok} of ${n} requests answered 2xx (cold ${JSON.stringify(cold.statusCodes)}, warm ${JSON.stringify(warm.statusCodes)}, errors ${cold.errors}/${warm.errors})`);
         list.push({ originQueries, redisRoundTrips, cold, warm });
         ctx.log(`   N=${String(n).padEnd(4)} trial ${t + 1}: ${originQueries} origin quer${originQueries === 1 ? "y" : "ies"}, ${redisRoundTrips} Redis round trips, p99 ${cold.latencyMs.p99} ms cold vs ${warm.latencyMs.p99} ms warm`);
       }

@@ -34,6 +34,7 @@ const out: LoadResult = {
   ok: result["2xx"],
   non2xx: result.non2xx,
   errors: result.errors,
+  statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
   durationSeconds: result.duration,
   rps: result["2xx"] / result.duration,
   latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, mean: result.latency.mean, max: result.latency.max },

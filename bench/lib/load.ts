@@ -23,6 +23,8 @@ export interface LoadResult {
   ok: number;
   non2xx: number;
   errors: number;
+  /** Responses per HTTP status. */
+  statusCodes: Record<string, number>;
   durationSeconds: number;
   /** 2xx responses per second over the whole run. */
   rps: number;

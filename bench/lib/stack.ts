@@ -6,12 +6,8 @@
  * The worker runs under Miniflare rather than `wrangler dev`: wrangler dev puts its own proxy
  * worker in front, and that hop would be charged to every request class alike, hiding ratios.
  */
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { startFauxqs } from "fauxqs";
-import { Miniflare, Response as MiniflareResponse } from "miniflare";
 import pg from "pg";
 import { generateApiKey } from "../../core/auth/api-key.ts";
 import { generateEncryptionKey } from "../../core/crypto/keyring.ts";
@@ -22,12 +18,9 @@ import { ensureQueues, loadHandlers, localSqsClient, startLambdaRunner } from ".
 import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
 import { ensurePostgres, ensureRedis } from "../../dev/services.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../dev/upstash-bridge.ts";
+import { startWorkerd } from "../../dev/workerd.ts";
 import { QUEUES } from "../../functions/queues.ts";
 
-const root = resolve(import.meta.dirname, "..", "..");
-/** The worker's compatibility settings, as wrangler.toml has them. */
-const COMPATIBILITY_DATE = "2026-08-01";
-const COMPATIBILITY_FLAGS = ["nodejs_compat"];
 
 export interface BenchWorker {
   /** e.g. http://127.0.0.1:41234 */
@@ -259,47 +252,8 @@ async function startWorker(
   stops: Array<() => Promise<void>>,
   log: (line: string) => void,
 ): Promise<BenchWorker> {
-  const outdir = join(root, ".bench", "worker");
-  mkdirSync(outdir, { recursive: true });
-  // wrangler bundles exactly as for a deploy (same aliases and nodejs_compat polyfills).
-  const built = spawnSync(
-    join(root, "node_modules", ".bin", "wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir, "bench/edge-worker.ts"],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: join(root, ".bench", "xdg") },
-      timeout: 120_000,
-    },
-  );
-  if (built.status !== 0) throw new Error(`wrangler could not bundle the bench worker:\n${built.stderr}\n${built.stdout}`);
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(outdir, "edge-worker.js"),
-    compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: COMPATIBILITY_FLAGS,
-    bindings,
-    host: "127.0.0.1",
-    port: 0,
-  });
-  stops.push(() => mf.dispose());
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  log(`worker     ${url} (Miniflare → workerd)`);
-  return {
-    url,
-    cacheNamespace,
-    async cache() {
-      const inner = (await mf.getCaches()).default;
-      // The proxy only carries Miniflare's own Response class across to workerd.
-      const cache: Pick<Cache, "match" | "put" | "delete"> = {
-        match: async (request) => (await inner.match(String(request))) as unknown as Response | undefined,
-        put: async (request, response) => {
-          const copy = new MiniflareResponse(await response.arrayBuffer(), { status: response.status, headers: [...response.headers] });
-          await inner.put(String(request), copy);
-        },
-        delete: (request) => inner.delete(String(request)),
-      };
-      return cache as Cache;
-    },
-  };
+  const worker = await startWorkerd({ entry: "bench/edge-worker.ts", bindings });
+  stops.push(worker.stop);
+  log(`worker     ${worker.url} (Miniflare → workerd)`);
+  return { url: worker.url, cacheNamespace, cache: () => worker.cache() };
 }

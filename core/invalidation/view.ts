@@ -13,6 +13,7 @@ import type { Envelope } from "../envelope.ts";
 import type { ResolvedStrategy } from "../types.ts";
 import type { BumpResult, EpochStore, JournalEntry, ScopeState } from "./epochs.ts";
 import type { InvalidationMode } from "./types.ts";
+import { joined } from "../joined.ts";
 
 export interface EpochViewOptions {
   store: EpochStore;
@@ -89,7 +90,8 @@ export class EpochView implements InvalidationView {
 
   /** Catches up now (or joins the catch-up in flight). Never rejects. */
   sync(): Promise<void> {
-    if (this.#syncing) return this.#syncing;
+    // Concurrent requests share one catch-up, each through a promise of its own (core/joined.ts).
+    if (this.#syncing) return joined(this.#syncing);
     // The view is as recent as the moment the catch-up *started*: a bump landing during it may be missed.
     const startedAt = this.#now();
     this.#syncing = this.#catchUp()

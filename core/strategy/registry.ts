@@ -5,6 +5,7 @@
  * version in Redis changes, so requests never query SQL for configuration. Protocol and failure
  * behaviour: docs/strategies.md.
  */
+import { joined } from "../joined.ts";
 import { withTimeout } from "../timeout.ts";
 import type { LayerConfig, ResolvedStrategy, ResourceType } from "../types.ts";
 import { InvalidKeyError, PatternIndex, keyProblem, type CompiledPattern, type KeyParams } from "./pattern.ts";
@@ -278,7 +279,7 @@ export class ConfigCache {
    */
   async reload(): Promise<StrategyRegistry> {
     if (!this.#registry) return this.#loadFirst();
-    const previous = this.#background ?? Promise.resolve();
+    const previous = this.#background ? joined(this.#background) : Promise.resolve();
     this.#lastCheckAt = this.#now();
     await this.#runBackground(async () => {
       await previous;
@@ -296,7 +297,8 @@ export class ConfigCache {
   }
 
   #loadFirst(): Promise<StrategyRegistry> {
-    if (this.#initial) return this.#initial;
+    // Requests arriving during the first load wait for it through promises of their own (core/joined.ts).
+    if (this.#initial) return joined(this.#initial);
     const failure = this.#firstFailure;
     if (failure && this.#now() < failure.until) return Promise.reject(failure.error);
     const load = (async (): Promise<StrategyRegistry> => {

@@ -4,7 +4,7 @@
  * reloads after a gap, and judges entries hard, soft (inside the SWR window) or valid.
  */
 import { Redis } from "@upstash/redis";
-import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { Envelope } from "../../core/envelope.ts";
 import { EpochStore, scopeOf } from "../../core/invalidation/epochs.ts";
 import { EpochView, STAMP_FIELD } from "../../core/invalidation/view.ts";
@@ -140,10 +140,17 @@ describe("EpochView", () => {
   it("waits for a catch-up only when older than pollMs, and shares it between callers", async () => {
     let now = 1_000_000;
     const view = new EpochView({ store, pollMs: 100, now: () => now });
+    const loads = vi.spyOn(store, "load");
+    const follows = vi.spyOn(store, "follow");
     const first = view.refresh();
     expect(first).toBeInstanceOf(Promise);
-    expect(view.refresh()).toBe(first);
-    await first;
+    // The second caller joins the same catch-up, through a promise of its own (core/joined.ts).
+    const second = view.refresh();
+    expect(second).toBeInstanceOf(Promise);
+    await Promise.all([first, second]);
+    expect(loads.mock.calls.length + follows.mock.calls.length).toBe(1);
+    loads.mockRestore();
+    follows.mockRestore();
     expect(view.refresh()).toBeUndefined();
     now += 100;
     expect(view.refresh()).toBeInstanceOf(Promise);

@@ -35,4 +35,16 @@ describe("bounded", () => {
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toBeInstanceOf(DependencyError);
   });
+
+  it("reports a client's own timeout signal firing first as a timeout, not as unavailable", async () => {
+    // What fetch rejects with when its AbortSignal.timeout fires.
+    const aborted = Promise.reject(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+    const error = await bounded(() => aborted, 500, "redis").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).timeoutMs).toBe(500);
+    const wrapped = await bounded(() => Promise.reject(new Error("fetch failed", { cause: new DOMException("late", "TimeoutError") })), 500, "postgres").catch((e: unknown) => e);
+    expect(wrapped).toBeInstanceOf(TimeoutError);
+    const refused = await bounded(() => Promise.reject(new Error("ECONNREFUSED")), 500, "postgres").catch((e: unknown) => e);
+    expect(refused).not.toBeInstanceOf(TimeoutError);
+  });
 });
