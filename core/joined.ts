@@ -1,38 +1,63 @@
 /**
- * @module Sharing one promise between requests, safely on Workers.
+ * @module Sharing one piece of work between requests, safely on Workers.
  *
- * Two things go wrong in workerd when a request simply `await`s a promise another request created
- * (found by the `stampede` benchmark with real concurrent requests; the Workers test pool never
- * issues two at once):
- * - the awaiting code resumes inside the other request, so its own I/O then fails ("Cannot perform
- *   I/O on behalf of a different request");
- * - a request with nothing pending in its own context (no I/O, no timer) looks hung to the runtime,
- *   which cancels it ("your Worker's code had hung and would never generate a response") while it
- *   waits for the other request's I/O.
- * So a joiner gets a promise of its own, which the runtime settles back in the joiner's request,
- * and keeps a timer of its own pending until the shared work settles. In Node this costs one
- * promise and a timer every `keepAliveMs`.
+ * workerd ties every promise reaction to a request. A request that `await`s a promise another
+ * request created resumes inside that other request (its own I/O then fails: "Cannot perform I/O
+ * on behalf of a different request"), and a request waiting with nothing pending in its own
+ * context looks hung and is cancelled. Handing the outcome over through a promise of the joiner's
+ * own, resolved from the other request, still failed under sustained load (the `edge` and
+ * `stampede` benchmarks: a few percent of 500s). So nothing crosses requests but plain data: the
+ * work's outcome is written into a box by the request that runs it, and each joiner polls that box
+ * on timers of its own (1 ms, backing off to 8 ms) until it is filled. In Node this costs a few
+ * timers per join.
  */
-const KEEP_ALIVE_MS = 20;
+interface Outcome<T> {
+  settled: boolean;
+  ok: boolean;
+  value?: T;
+  error?: unknown;
+}
 
-export function joined<T>(shared: Promise<T>, keepAliveMs = KEEP_ALIVE_MS): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    // Never cleared from the settling side (that would touch this request's timer from another
-    // request): it simply stops re-arming, at most one tick after the work settles.
-    const tick = (): void => {
-      if (!settled) setTimeout(tick, keepAliveMs);
-    };
-    tick();
+const outcomes = new WeakMap<Promise<unknown>, Outcome<unknown>>();
+
+function outcomeOf<T>(shared: Promise<T>): Outcome<T> {
+  let box = outcomes.get(shared) as Outcome<T> | undefined;
+  if (!box) {
+    const created: Outcome<T> = { settled: false, ok: false };
+    box = created;
+    outcomes.set(shared, created);
+    // Runs in the context of whoever settles the work; it only writes plain data.
     shared.then(
       (value) => {
-        settled = true;
-        resolve(value);
+        created.settled = true;
+        created.ok = true;
+        created.value = value;
       },
       (error: unknown) => {
-        settled = true;
-        reject(error);
+        created.settled = true;
+        created.error = error;
       },
     );
+  }
+  return box;
+}
+
+const FIRST_POLL_MS = 1;
+const MAX_POLL_MS = 8;
+
+export function joined<T>(shared: Promise<T>): Promise<T> {
+  const box = outcomeOf(shared);
+  return new Promise<T>((resolve, reject) => {
+    let wait = FIRST_POLL_MS;
+    const poll = (): void => {
+      if (box.settled) {
+        if (box.ok) resolve(box.value as T);
+        else reject(box.error);
+        return;
+      }
+      setTimeout(poll, wait);
+      wait = Math.min(wait * 2, MAX_POLL_MS);
+    };
+    poll();
   });
 }

@@ -92,8 +92,8 @@ describe("concurrent requests in one workerd isolate", () => {
 describe("joined", () => {
   it("settles each joiner's own promise with the shared outcome", async () => {
     const shared = new Promise<number>((resolve) => setTimeout(() => resolve(7), 60));
-    const a = joined(shared, 5);
-    const b = joined(shared, 5);
+    const a = joined(shared);
+    const b = joined(shared);
     expect(a).not.toBe(shared);
     expect(a).not.toBe(b);
     expect(await Promise.all([a, b])).toEqual([7, 7]);
