@@ -6,7 +6,9 @@
  * The worker runs under Miniflare rather than `wrangler dev`: wrangler dev puts its own proxy
  * worker in front, and that hop would be charged to every request class alike, hiding ratios.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
 import pg from "pg";
 import { generateApiKey } from "../../core/auth/api-key.ts";
@@ -14,9 +16,9 @@ import { generateEncryptionKey } from "../../core/crypto/keyring.ts";
 import type { ResourceType } from "../../core/types.ts";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { seedDatabase } from "../../db/seed.ts";
-import { ensureQueues, loadHandlers, localSqsClient, startLambdaRunner } from "../../dev/lambda-runner.ts";
+import { ensureQueues, localSqsClient } from "../../dev/lambda-runner.ts";
 import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
-import { ensurePostgres, ensureRedis } from "../../dev/services.ts";
+import { ensurePostgres, ensureRedis, stopChild } from "../../dev/services.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../dev/upstash-bridge.ts";
 import { startWorkerd } from "../../dev/workerd.ts";
 import { QUEUES } from "../../functions/queues.ts";
@@ -39,7 +41,7 @@ export interface Stack {
   upstashToken: string;
   /** The worker's Neon bridge, counting. */
   neon: NeonBridge;
-  /** Bridges for clients in this Node process (Lambdas, the cases' isolates): not counted. */
+  /** Bridges for the cases' own isolates in this process: not counted. */
   node: { upstashUrl: string; neonUrl: string };
   sqsEndpoint: string;
   /** Every Redis key of this run starts with it; the worker, the Lambdas and the cases share it. */
@@ -83,12 +85,12 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     stops.push(upstash.close);
     const neon = await startNeonBridge({ port: 0, exposeStats: true });
     stops.push(neon.close);
-    // Everything in Node (the Lambdas, the cases' own isolates) gets bridges of its own, so the
-    // counts above are the worker's traffic alone. (Neon's config is process-global: one per process.)
-    const lambdaUpstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0 });
-    stops.push(lambdaUpstash.close);
-    const lambdaNeon = await startNeonBridge({ port: 0 });
-    stops.push(lambdaNeon.close);
+    // The cases' own isolates in this process get bridges of their own (the Lambdas have theirs in
+    // their process), so the counts above are the worker's traffic alone.
+    const nodeUpstash = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken, port: 0 });
+    stops.push(nodeUpstash.close);
+    const nodeNeon = await startNeonBridge({ port: 0 });
+    stops.push(nodeNeon.close);
 
     const sqsServer = await startFauxqs({ port: 0, logger: false });
     stops.push(async () => sqsServer.stop());
@@ -100,30 +102,21 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     const runId = randomBytes(4).toString("hex");
     const keyPrefix = `strata:bench:${runId}:`;
     stops.push(() => dropKeys(redis.url, keyPrefix));
-    // The Lambdas read their configuration from env, as deployed.
-    Object.assign(process.env, {
-      DATABASE_URL: databaseUrl,
-      NEON_BRIDGE_URL: lambdaNeon.url,
-      UPSTASH_REDIS_REST_URL: lambdaUpstash.url,
-      UPSTASH_REDIS_REST_TOKEN: upstashToken,
-      SQS_ENDPOINT: sqsEndpoint,
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      STRATA_KEY_PREFIX: keyPrefix,
-      DEPENDENCY_TIMEOUT_MS: "5000",
-    });
-    const handlers = await loadHandlers({ queues: QUEUES });
-    const runner = await startLambdaRunner({
-      sqsEndpoint,
-      queues: handlers.queues,
-      waitTimeSeconds: 1,
-      // Per-batch lines would drown the figures; failures still surface.
-      log: (line) => {
-        if (!/ 0 failed$/.test(line)) log(`lambda     ${line}`);
+    const lambdas = await startLambdaChild(
+      {
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        UPSTASH_REDIS_REST_TOKEN: upstashToken,
+        SQS_ENDPOINT: sqsEndpoint,
+        AWS_REGION: "us-east-1",
+        AWS_ACCESS_KEY_ID: "local",
+        AWS_SECRET_ACCESS_KEY: "local",
+        STRATA_KEY_PREFIX: keyPrefix,
+        DEPENDENCY_TIMEOUT_MS: "5000",
       },
-    });
-    stops.push(runner.stop);
+      log,
+    );
+    stops.push(lambdas);
 
     let worker: Promise<BenchWorker> | undefined;
     const encryption = { keys: JSON.stringify({ bench1: generateEncryptionKey() }), keyId: "bench1" };
@@ -134,7 +127,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
       upstash,
       upstashToken,
       neon,
-      node: { upstashUrl: lambdaUpstash.url, neonUrl: lambdaNeon.url },
+      node: { upstashUrl: nodeUpstash.url, neonUrl: nodeNeon.url },
       sqsEndpoint,
       keyPrefix,
       encryption,
@@ -172,6 +165,31 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+/** Starts bench/lib/lambda-child.ts and waits for it to poll; resolves its stop function. */
+async function startLambdaChild(env: Record<string, string>, log: (line: string) => void): Promise<() => Promise<void>> {
+  const child = spawn(process.execPath, ["--experimental-strip-types", join(import.meta.dirname, "lambda-child.ts")], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n").filter(Boolean)) log(`lambda     ${line}`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the Lambda runner process did not start within 30 s")), 30_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the Lambda runner process exited (${code}) before it was ready`));
+    });
+  });
+  return () => stopChild(child);
 }
 
 async function scratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
