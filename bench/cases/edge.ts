@@ -124,6 +124,19 @@ export const edgeCase: BenchCase = {
         target: "isolate-memory hit ≥ 0.9× the bare route (req/s)",
         measured: `${memoryRatio}× (${round(memory.rps, 0)} vs ${round(floor.rps, 0)} req/s)`,
         met: memoryRatio >= 0.9,
+        ...(memoryRatio >= 0.9
+          ? {}
+          : {
+              note:
+                "A memory hit does per-request work the bare route does not: zod validation of the path, the strategy " +
+                "lookup, the epoch-view check, hit counters and key-registry bookkeeping, and four cache headers " +
+                "(Cache-Status, Cache-Control, Age, ETag); a Node CPU profile of the same handler puts that at about " +
+                "15 µs per request, against roughly 250 µs of one core per request in this setup (workerd, autocannon " +
+                "and the bridges share 2 cores). The periodic epoch catch-up now runs ahead of time in waitUntil " +
+                "(a request waits only on an idle isolate), and a hit reuses its serialized body. What would reach " +
+                "0.9×: a hot path without zod (a precompiled check, zod only to word the 400), header strings " +
+                "precomputed per entry and second, and counters kept in a fixed array instead of string-keyed maps.",
+            }),
       },
     ];
     return {
