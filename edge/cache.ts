@@ -104,8 +104,7 @@ export async function edgeCache(env: Bindings, ctx: RequestContext): Promise<Edg
   const s = isolate(env);
   // Older than the poll interval: catch up on invalidations before serving anything (one Redis
   // round trip, shared by concurrent requests; skipped while the breaker says Redis is down).
-  // Past half of it: catch up in this request's waitUntil, so busy isolates rarely wait at all.
-  const catchUp = s.breaker.state === "open" ? undefined : s.epochView.refresh((work) => ctx.waitUntil(work));
+  const catchUp = s.breaker.state === "open" ? undefined : s.epochView.refresh();
   const registry = await s.config.get((work) => ctx.waitUntil(work));
   if (catchUp) await catchUp;
   const l1 = registry.l1Layer() ?? FALLBACK_L1;

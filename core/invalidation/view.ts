@@ -82,17 +82,10 @@ export class EpochView implements InvalidationView {
   /**
    * Undefined when the view is recent enough; otherwise the catch-up to await (one per isolate at
    * a time, shared by concurrent requests). Never rejects: a failed catch-up keeps the old view.
-   *
-   * With `background`, a view past half its poll interval starts a catch-up there without making
-   * this request wait: a busy isolate then keeps its view fresh ahead of time and its requests
-   * almost never wait (the edge benchmark measured the periodic wait costing memory hits about a
-   * tenth of their throughput). An idle isolate still catches up on the request that needs it.
    */
-  refresh(background?: (work: Promise<void>) => void): Promise<void> | undefined {
-    const age = this.#now() - this.#syncedAt;
-    if (age >= this.#pollMs) return this.sync();
-    if (background && age >= this.#pollMs / 2 && !this.#syncing) background(this.sync());
-    return undefined;
+  refresh(): Promise<void> | undefined {
+    if (this.#now() - this.#syncedAt < this.#pollMs) return undefined;
+    return this.sync();
   }
 
   /** Catches up now (or joins the catch-up in flight). Never rejects. */

@@ -156,25 +156,6 @@ describe("EpochView", () => {
     expect(view.refresh()).toBeInstanceOf(Promise);
   });
 
-  it("past half the poll interval, catches up in the background without making the caller wait", async () => {
-    let now = 2_000_000;
-    const view = new EpochView({ store, pollMs: 100, now: () => now });
-    await view.sync();
-    const started: Array<Promise<void>> = [];
-    const background = (work: Promise<void>) => void started.push(work);
-    now += 40;
-    expect(view.refresh(background)).toBeUndefined();
-    expect(started).toHaveLength(0); // still fresh: nothing to do
-    await store.bump([scopeOf.tag("ahead")], "HARD");
-    now += 20; // 60 ms old
-    expect(view.refresh(background)).toBeUndefined();
-    expect(view.refresh(background)).toBeUndefined();
-    expect(started).toHaveLength(1); // one catch-up, however many requests pass by
-    await started[0];
-    expect(view.syncedAt).toBe(now);
-    expect(view.check("k", envelope(0, ["ahead"]), strategy())).toBe("hard");
-  });
-
   it("reloads the hash when the journal was trimmed past it", async () => {
     const view = new EpochView({ store, pollMs: 0 });
     await view.sync();
