@@ -9,19 +9,16 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { startFauxqs } from "fauxqs";
 import pg from "pg";
 import { generateApiKey } from "../../core/auth/api-key.ts";
 import { generateEncryptionKey } from "../../core/crypto/keyring.ts";
 import type { ResourceType } from "../../core/types.ts";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { seedDatabase } from "../../db/seed.ts";
-import { ensureQueues, localSqsClient } from "../../dev/lambda-runner.ts";
 import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
 import { ensurePostgres, ensureRedis, stopChild } from "../../dev/services.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../dev/upstash-bridge.ts";
 import { startWorkerd } from "../../dev/workerd.ts";
-import { QUEUES } from "../../functions/queues.ts";
 
 
 export interface BenchWorker {
@@ -92,13 +89,6 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     const nodeNeon = await startNeonBridge({ port: 0 });
     stops.push(nodeNeon.close);
 
-    const sqsServer = await startFauxqs({ port: 0, logger: false });
-    stops.push(async () => sqsServer.stop());
-    const sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
-    const sqsClient = localSqsClient(sqsEndpoint);
-    await ensureQueues(sqsClient, QUEUES);
-    sqsClient.destroy();
-
     const runId = randomBytes(4).toString("hex");
     const keyPrefix = `strata:bench:${runId}:`;
     stops.push(() => dropKeys(redis.url, keyPrefix));
@@ -107,7 +97,6 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redis.url,
         UPSTASH_REDIS_REST_TOKEN: upstashToken,
-        SQS_ENDPOINT: sqsEndpoint,
         AWS_REGION: "us-east-1",
         AWS_ACCESS_KEY_ID: "local",
         AWS_SECRET_ACCESS_KEY: "local",
@@ -116,7 +105,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
       },
       log,
     );
-    stops.push(lambdas);
+    stops.push(lambdas.stop);
+    const sqsEndpoint = lambdas.sqsEndpoint;
 
     let worker: Promise<BenchWorker> | undefined;
     const encryption = { keys: JSON.stringify({ bench1: generateEncryptionKey() }), keyId: "bench1" };
@@ -167,8 +157,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
   }
 }
 
-/** Starts bench/lib/lambda-child.ts and waits for it to poll; resolves its stop function. */
-async function startLambdaChild(env: Record<string, string>, log: (line: string) => void): Promise<() => Promise<void>> {
+/** Starts bench/lib/lambda-child.ts (fauxqs and the Lambdas) and waits for it to poll. */
+async function startLambdaChild(env: Record<string, string>, log: (line: string) => void): Promise<{ sqsEndpoint: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ["--experimental-strip-types", join(import.meta.dirname, "lambda-child.ts")], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -176,12 +166,15 @@ async function startLambdaChild(env: Record<string, string>, log: (line: string)
   child.stderr.on("data", (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n").filter(Boolean)) log(`lambda     ${line}`);
   });
-  await new Promise<void>((resolve, reject) => {
+  const sqsEndpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the Lambda runner process did not start within 30 s")), 30_000);
+    let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("ready")) {
+      out += chunk.toString();
+      const ready = /ready (\S+)/.exec(out);
+      if (ready?.[1]) {
         clearTimeout(timer);
-        resolve();
+        resolve(ready[1]);
       }
     });
     child.once("exit", (code) => {
@@ -189,7 +182,7 @@ async function startLambdaChild(env: Record<string, string>, log: (line: string)
       reject(new Error(`the Lambda runner process exited (${code}) before it was ready`));
     });
   });
-  return () => stopChild(child);
+  return { sqsEndpoint, stop: () => stopChild(child) };
 }
 
 async function scratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
