@@ -33,8 +33,8 @@ interface TagPlan {
  * 2-core machine enough to measure the probes rather than the invalidation.
  */
 const FULL: TagPlan[] = [
-  { keys: 1, trials: 40 },
-  { keys: 100, trials: 30 },
+  { keys: 1, trials: 100 },
+  { keys: 100, trials: 100 },
   { keys: 10_000, trials: 15 },
 ];
 const QUICK: TagPlan[] = [
