@@ -6,6 +6,7 @@
  * process we start ourselves (PGlite in-process for Postgres, `redis-server` for Redis).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { join } from "node:path";
@@ -175,4 +176,36 @@ export function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
     });
     child.kill("SIGTERM");
   });
+}
+
+/**
+ * A fresh database `<prefix>_<pid>_<random>` on the server at `serverUrl`, and how to drop it. On
+ * PGlite (one database only) it is the server's own database, and dropping it does nothing:
+ * isolation then rests on key prefixes and unique names.
+ */
+export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(3).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } catch {
+    await admin.end();
+    return { url: serverUrl, drop: noop };
+  }
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
 }

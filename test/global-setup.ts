@@ -5,7 +5,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
-import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startFauxqs } from "fauxqs";
 import { QUEUES } from "../functions/queues.ts";
@@ -15,7 +14,7 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { seedDatabase } from "../db/seed.ts";
 import { startFaultControl, startFaultProxy } from "../dev/fault-proxy.ts";
 import { startNeonBridge } from "../dev/neon-bridge.ts";
-import { ensurePostgres, ensureRedis } from "../dev/services.ts";
+import { createScratchDatabase, ensurePostgres, ensureRedis } from "../dev/services.ts";
 import { startUpstashBridge } from "../dev/upstash-bridge.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -26,7 +25,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const postgres = await ensurePostgres();
     stops.push(postgres.stop);
-    const databaseUrl = await createScratchDatabase(postgres.url, stops);
+    // A database per run keeps parallel runs and leftovers from earlier runs out of each other's way.
+    const scratch = await createScratchDatabase(postgres.url, "strata_test");
+    stops.push(scratch.drop);
+    const databaseUrl = scratch.url;
     await migrateDatabase(databaseUrl);
     // Layers and strategies as a user gets them, plus a small resource graph; suites that need
     // exact data create their own rows with fresh ids.
@@ -108,33 +110,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw error;
   }
   return teardown;
-}
-
-/** A database per run keeps parallel runs and leftovers from earlier runs out of each other's way. */
-async function createScratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
-  const name = `strata_test_${process.pid}_${randomBytes(3).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } catch {
-    // PGlite has a single database: isolation then rests on key prefixes and unique names.
-    await admin.end();
-    return serverUrl;
-  }
-  await admin.end();
-  stops.push(async () => {
-    const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      await c.query(`drop database if exists ${name} with (force)`);
-    } finally {
-      await c.end();
-    }
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** A TCP server that accepts connections and never answers: the shape of a hung dependency. */

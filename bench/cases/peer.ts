@@ -27,7 +27,7 @@ import {
   type RestEndpoint,
 } from "../lib/peer-systems.ts";
 import { buildTrace, closedLoop, makePayload, PAYLOAD_BYTES, type PeerOp, type PeerTrace } from "../lib/peer-workload.ts";
-import type { Stack } from "../lib/stack.ts";
+import { dropKeys, type Stack } from "../lib/stack.ts";
 import { median, percentile, round } from "../lib/stats.ts";
 import type { BenchCase, BenchContext, CaseReport, Table } from "../lib/types.ts";
 
@@ -142,7 +142,7 @@ export const peerCase: BenchCase = {
     } finally {
       for (const sys of systems) await sys.close().catch((e: unknown) => ctx.log(`   close ${sys.id}: ${String(e)}`));
       await childBridge?.close().catch((e: unknown) => ctx.log(`   child bridge: ${String(e)}`));
-      await dropNamespace(stack.redisUrl, namespace).catch((e: unknown) => ctx.log(`   cleanup: ${String(e)}`));
+      await dropKeys(stack.redisUrl, namespace).catch((e: unknown) => ctx.log(`   cleanup: ${String(e)}`));
     }
   },
 };
@@ -427,18 +427,3 @@ function clientCost(io: SystemSummary, rest: SystemSummary, child: SystemSummary
   );
 }
 
-/** Deletes every key of this case (every system's values, Strata's leases) with SCAN + UNLINK. */
-async function dropNamespace(redisUrl: string, namespace: string): Promise<void> {
-  const conn = new Redis(redisUrl, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await conn.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await conn.scan(cursor, "MATCH", `${namespace}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await conn.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    conn.disconnect();
-  }
-}

@@ -16,7 +16,7 @@ import type { ResourceType } from "../../core/types.ts";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { seedDatabase } from "../../db/seed.ts";
 import { startNeonBridge, type NeonBridge } from "../../dev/neon-bridge.ts";
-import { ensurePostgres, ensureRedis, stopChild } from "../../dev/services.ts";
+import { createScratchDatabase, ensurePostgres, ensureRedis, stopChild } from "../../dev/services.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../dev/upstash-bridge.ts";
 import { startWorkerd } from "../../dev/workerd.ts";
 
@@ -68,7 +68,9 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     if (postgres.origin === "pglite") {
       log("note: no PostgreSQL server found, using embedded PGlite (one session): origin figures are not comparable");
     }
-    const databaseUrl = await scratchDatabase(postgres.url, stops);
+    const scratch = await createScratchDatabase(postgres.url, "strata_bench");
+    stops.push(scratch.drop);
+    const databaseUrl = scratch.url;
     await migrateDatabase(databaseUrl);
     await seedDatabase(databaseUrl, { resources: 200 });
     const sql = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5000, query_timeout: 120_000 });
@@ -185,31 +187,6 @@ async function startLambdaChild(env: Record<string, string>, log: (line: string)
   return { sqsEndpoint, stop: () => stopChild(child) };
 }
 
-async function scratchDatabase(serverUrl: string, stops: Array<() => Promise<void>>): Promise<string> {
-  const name = `strata_bench_${process.pid}_${randomBytes(3).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } catch {
-    await admin.end();
-    return serverUrl; // PGlite: one database
-  }
-  await admin.end();
-  stops.push(async () => {
-    const c = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      await c.query(`drop database if exists ${name} with (force)`);
-    } finally {
-      await c.end();
-    }
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 async function createAdminKey(sql: pg.Pool): Promise<string> {
   const generated = await generateApiKey();
   const user = await sql.query<{ id: string }>(
@@ -241,7 +218,8 @@ async function insertResources(sql: pg.Pool, type: ResourceType, count: number, 
   return ids;
 }
 
-async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
+/** Deletes every Redis key under `prefix` (SCAN + UNLINK): what a run or a case leaves behind. */
+export async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   const { Redis } = await import("ioredis");
   const redis = new Redis(redisUrl, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
